@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createCatalog } from './catalog/create-catalog.ts';
+import type { Config } from './config/load-config.ts';
+import { LinkRegistry } from './links/registry.ts';
+import { AuthService, UrlSigner } from './services/auth.ts';
+import { ensureAdminKey, urlSigningSecret } from './services/bootstrap.ts';
+import { Ingestor } from './services/ingest.ts';
+import { ItemService } from './services/items.ts';
+import type { Services } from './services/services.ts';
+import { createPrimaryStore } from './storage/create-store.ts';
+import { buildServer } from './http/server.ts';
+
+/** A wired Stowage: services plus the HTTP server (not yet listening). */
+export interface App {
+  services: Services;
+  server: FastifyInstance;
+  /** Stops the server and releases the catalog and stores. */
+  close(): Promise<void>;
+}
+
+/** Builds every service from the config: catalog (migrated), storage, auth, HTTP. */
+export async function createApp(config: Config, log: Logger): Promise<App> {
+  await mkdir(config.dataPath, { recursive: true });
+  const catalog = await createCatalog({ url: config.catalogUrl, logger: log });
+  try {
+    const store = await createPrimaryStore(config);
+    await ensureAdminKey(config, catalog, log);
+    const links = new LinkRegistry();
+    const services: Services = {
+      config, log, catalog, store, links,
+      auth: new AuthService(catalog, config.adminToken),
+      signer: new UrlSigner(await urlSigningSecret(catalog)),
+      ingest: new Ingestor({
+        catalog, store, bucket: config.storage.publicBucket,
+        tmpDir: join(config.dataPath, 'tmp', 'uploads'), maxBytes: config.limits.uploadBytes,
+      }),
+      items: new ItemService(catalog, store, links),
+    };
+    const server = await buildServer(services);
+    return {
+      services, server,
+      close: async () => {
+        await server.close();
+        await store.close();
+        await catalog.close();
+      },
+    };
+  } catch (err) {
+    await catalog.close();
+    throw err;
+  }
+}

@@ -1,0 +1,13 @@
+import type { ApiMethod } from '../api-method.ts';
+import { imageOnlyMethods, itemMethods } from './items.ts';
+import { projectMethods } from './projects.ts';
+import { remoteStorageMethods } from './remote-storage.ts';
+
+/** Every method of `/public/api/v3/`. */
+export const allMethods: ApiMethod[] = [
+  ...projectMethods,
+  ...itemMethods('image'),
+  ...imageOnlyMethods,
+  ...itemMethods('video'),
+  ...remoteStorageMethods,
+];
