@@ -40,7 +40,7 @@ export async function runList<T>(args: {
   base: () => AnySelect;
   map: (row: any) => T;
   /** Total without COUNT(*), used when the query has no filters (counters). */
-  unfilteredTotal?: () => Promise<number>;
+  unfilteredTotal?: (() => Promise<number>) | undefined;
 }): Promise<ListResult<T>> {
   const { dialect, spec, query } = args;
   checkLimit(query);

@@ -184,7 +184,7 @@ function toSqliteParams(parameters: readonly unknown[]): SQLInputValue[] {
     if (typeof value === 'boolean') return value ? 1 : 0;
     if (value instanceof Date) return value.toISOString();
     if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return value;
-    if (ArrayBuffer.isView(value)) return value;
+    if (ArrayBuffer.isView(value)) return value as SQLInputValue;
     throw new TypeError(`node:sqlite cannot bind a value of type ${typeof value}`);
   });
 }

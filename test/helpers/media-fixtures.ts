@@ -242,9 +242,13 @@ async function encodeVideo(out: string, s: VideoFixtureSpec): Promise<string> {
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...inputs,
     '-c:v', vcodec, ...(ENCODER_ARGS[vcodec] ?? ['-q:v', '5', '-pix_fmt', 'yuv420p']), ...audio,
-    ...(s.rotate ? ['-metadata:s:v:0', `rotate=${s.rotate}`] : []),
-    '-f', MUXERS[s.container], out,
+    '-f', MUXERS[s.container], s.rotate ? `${out}.unrotated` : out,
   ];
   await run(ffmpegPath, args, { timeout: 60_000, killSignal: 'SIGKILL' });
+  // This ffmpeg drops the rotate tag while encoding but keeps it on a stream copy.
+  if (s.rotate) {
+    await run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', `${out}.unrotated`,
+      '-c', 'copy', '-metadata:s:v:0', `rotate=${s.rotate}`, '-f', MUXERS[s.container], out], { timeout: 60_000, killSignal: 'SIGKILL' });
+  }
   return out;
 }

@@ -1,0 +1,352 @@
+/**
+ * The local-disk object store (provider `http`): bucket `b` is the folder
+ * `root/b/` and key `k` the file `root/b/k`, exactly the keys a cloud bucket
+ * would hold, so copying the folders into a bucket is a valid migration.
+ * Nothing but objects lives in bucket folders: temp files and multipart parts
+ * go to `tmpDir`, which must be on the same filesystem as `root`.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+import type {
+  ByteRange,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  MultipartUpload,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  StoreCapabilities,
+} from '../../object-store.ts';
+import { isStorageError } from '../../errors.ts';
+import { validateBucket, validateKey } from '../../keys.ts';
+import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
+import { objectInfo, syncFile, writeBody } from './file-io.ts';
+import { LocalLayout, removeEmptyParents, splitKey } from './paths.ts';
+import { listBucket } from './list.ts';
+import { LocalMultipartUpload } from './multipart.ts';
+import { commitFile } from './commit.ts';
+
+/** 5 TiB, the S3 object size limit. */
+export const LOCAL_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+
+const CAPABILITIES: StoreCapabilities = Object.freeze({
+  multipart: true,
+  serverSideCopy: true,
+  conditionalPut: true,
+  presignedUrls: false,
+  maxObjectSize: LOCAL_MAX_OBJECT_SIZE,
+});
+
+/** Options of {@link createLocalStore}. */
+export interface LocalStoreOptions {
+  /** Folder holding one sub-folder per bucket. */
+  readonly root: string;
+  /** Scratch folder for temp files and parts; default `<root>/.tmp`. Same filesystem as `root`. */
+  readonly tmpDir?: string | undefined;
+}
+
+/** The local store, with its folders and temp-file housekeeping. */
+export interface LocalStore extends ObjectStore {
+  readonly root: string;
+  readonly tmpDir: string;
+  /**
+   * Removes temp files and multipart folders older than `olderThanMs` (default
+   * 24 h) left behind by crashed processes; returns how many were removed.
+   * Uploads in progress in this store instance are kept.
+   */
+  sweepTmp(options?: { readonly olderThanMs?: number | undefined }): Promise<number>;
+}
+
+/**
+ * Creates a local store. Nothing is touched on disk until the first operation;
+ * a `tmpDir` equal to `root` or inside a bucket folder is `ConfigInvalid`.
+ * `PutOptions.contentType` is not stored: content types always come from the
+ * key's extension ({@link contentTypeFor}).
+ */
+export function createLocalStore(options: LocalStoreOptions): LocalStore {
+  return new LocalObjectStore(options);
+}
+
+class LocalObjectStore implements LocalStore {
+  readonly provider = LOCAL_PROVIDER;
+  readonly capabilities = CAPABILITIES;
+  readonly #layout: LocalLayout;
+  readonly #uploads = new Map<string, LocalMultipartUpload>();
+
+  constructor(options: LocalStoreOptions) {
+    this.#layout = new LocalLayout(options.root, options.tmpDir);
+  }
+
+  get root(): string {
+    return this.#layout.root;
+  }
+
+  get tmpDir(): string {
+    return this.#layout.tmpDir;
+  }
+
+  get(bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      throwIfAborted(options.signal, ctx);
+      const path = await this.#resolveObject(bucket, key, ctx);
+      // Stat through the open handle so the metadata matches the bytes served
+      // even if the object is replaced meanwhile.
+      const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      try {
+        const st = await fh.stat({ bigint: true });
+        if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
+        const info = objectInfo(bucket, key, st);
+        const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, ctx);
+        const body = fh.createReadStream(range ?? {});
+        if (options.signal !== undefined) addAbortSignal(options.signal, body);
+        return range === undefined ? { info, body } : { info, body, range };
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+    });
+  }
+
+  head(bucket: string, key: string): Promise<ObjectInfo> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      const st = await lstat(await this.#resolveObject(bucket, key, ctx), { bigint: true });
+      if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
+      return objectInfo(bucket, key, st);
+    });
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.head(bucket, key);
+      return true;
+    } catch (err) {
+      if (isStorageError(err, 'NotFound')) return false;
+      throw err;
+    }
+  }
+
+  put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      validateKey(key);
+      checkDeclaredSize(options.size, ctx);
+      throwIfAborted(options.signal, ctx);
+      const bucketDir = await this.#layout.bucketDir(bucket);
+      const tmp = await this.#layout.tmpPath();
+      try {
+        const bytes = await writeBody(tmp, body, { signal: options.signal, limit: LOCAL_MAX_OBJECT_SIZE, sync: true, ctx });
+        if (options.size !== undefined && bytes !== options.size) {
+          throw localError('Corrupt', `received ${bytes} bytes, ${options.size} were declared`, ctx);
+        }
+        return await this.#commit(tmp, bucketDir, ctx, options.ifNoneMatch === true);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    });
+  }
+
+  putFile(bucket: string, key: string, filePath: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      validateKey(key);
+      const source = resolve(filePath);
+      const st = await sourceStats(source, ctx);
+      checkDeclaredSize(st.size, ctx);
+      if (options.size !== undefined && st.size !== options.size) {
+        throw localError('Corrupt', `file has ${st.size} bytes, ${options.size} were declared`, ctx);
+      }
+      const bucketDir = await this.#layout.bucketDir(bucket);
+      const tmp = await this.#layout.tmpPath();
+      const moved = await moveOrCopy(source, tmp, st.isSymlink);
+      try {
+        await syncFile(tmp);
+        const info = await this.#commit(tmp, bucketDir, ctx, options.ifNoneMatch === true);
+        if (!moved) await rm(source, { force: true });
+        return info;
+      } catch (err) {
+        // Give the caller its file back when we can; otherwise just drop the temp copy.
+        if (moved) await rename(tmp, source).catch(() => rm(tmp, { force: true }));
+        else await rm(tmp, { force: true });
+        throw err;
+      }
+    });
+  }
+
+  list(bucket: string, options: ListOptions = {}): Promise<ListPage> {
+    return guard({ bucket }, async () => listBucket(bucket, await this.#layout.bucketDir(bucket), options));
+  }
+
+  copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string): Promise<ObjectInfo> {
+    const src = { bucket: srcBucket, key: srcKey };
+    const dst = { bucket: dstBucket, key: dstKey };
+    return guard(dst, async () => {
+      validateKey(dstKey);
+      const srcPath = await guard(src, async () => {
+        const path = await this.#resolveObject(srcBucket, srcKey, src);
+        if (!(await lstat(path)).isFile()) throw localError('NotFound', `${srcBucket}/${srcKey}: not found`, src);
+        return path;
+      });
+      const bucketDir = await this.#layout.bucketDir(dstBucket);
+      const tmp = await this.#layout.tmpPath();
+      try {
+        // FICLONE makes a reflink (instant, no extra space) where the filesystem supports it.
+        const mode = fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE;
+        await guard(src, () => copyFile(srcPath, tmp, mode));
+        await syncFile(tmp);
+        return await this.#commit(tmp, bucketDir, dst, false);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    });
+  }
+
+  delete(bucket: string, key: string): Promise<void> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      validateKey(key);
+      const bucketDir = await this.#layout.bucketDir(bucket);
+      const parent = await this.#layout.existingParent(bucketDir, key, ctx);
+      if (parent === undefined) return;
+      try {
+        // A folder at the key means keys below it, not an object: nothing to delete.
+        if ((await lstat(join(parent, splitKey(key).name))).isDirectory()) return;
+        await unlink(join(parent, splitKey(key).name));
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return;
+        throw err;
+      }
+      await removeEmptyParents(bucketDir, parent);
+    });
+  }
+
+  createMultipart(bucket: string, key: string, options: PutOptions = {}): Promise<MultipartUpload> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      validateKey(key);
+      const bucketDir = await this.#layout.bucketDir(bucket);
+      await this.#layout.ensureTmp();
+      const uploadId = randomBytes(16).toString('hex');
+      const dir = join(this.#layout.tmpDir, uploadId);
+      await mkdir(dir);
+      const upload = new LocalMultipartUpload({
+        bucket,
+        key,
+        uploadId,
+        dir,
+        maxObjectSize: LOCAL_MAX_OBJECT_SIZE,
+        signal: options.signal,
+        tmpPath: () => this.#layout.tmpPath(),
+        commit: (tmp) => this.#commit(tmp, bucketDir, ctx, options.ifNoneMatch === true),
+        done: () => this.#uploads.delete(uploadId),
+      });
+      this.#uploads.set(uploadId, upload);
+      return upload;
+    });
+  }
+
+  ensureBucket(bucket: string): Promise<void> {
+    return guard({ bucket }, async () => {
+      validateBucket(bucket);
+      try {
+        await mkdir(this.#layout.bucketPath(bucket), { recursive: true });
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST' && errnoCode(err) !== 'ENOTDIR') throw err;
+        throw localError('ConfigInvalid', `bucket path ${this.#layout.bucketPath(bucket)} exists and is not a folder`, { bucket });
+      }
+      await this.#layout.bucketDir(bucket);
+    });
+  }
+
+  /** Aborts the multipart uploads still open in this instance (they cannot be resumed). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#uploads.values()].map((upload) => upload.abort()));
+  }
+
+  sweepTmp(options: { readonly olderThanMs?: number | undefined } = {}): Promise<number> {
+    return guard({}, async () => {
+      const cutoff = Date.now() - (options.olderThanMs ?? 24 * 3600_000);
+      let names: string[];
+      try {
+        names = await readdir(this.#layout.tmpDir);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return 0;
+        throw err;
+      }
+      let removed = 0;
+      for (const name of names) {
+        if (this.#uploads.has(name)) continue;
+        const path = join(this.#layout.tmpDir, name);
+        const st = await lstat(path).catch(() => undefined);
+        if (st === undefined || st.mtimeMs > cutoff) continue;
+        await rm(path, { recursive: true, force: true });
+        removed++;
+      }
+      return removed;
+    });
+  }
+
+  async #resolveObject(bucket: string, key: string, ctx: ErrorContext): Promise<string> {
+    validateKey(key);
+    return this.#layout.objectPath(await this.#layout.bucketDir(bucket), key, ctx);
+  }
+
+  /** Publishes a complete, synced temp file; its stats (kept by rename/link) give the info. */
+  async #commit(tmp: string, bucketDir: string, ctx: { bucket: string; key: string }, exclusive: boolean): Promise<ObjectInfo> {
+    const st = await stat(tmp, { bigint: true });
+    await commitFile(this.#layout, tmp, bucketDir, ctx, exclusive);
+    return objectInfo(ctx.bucket, ctx.key, st);
+  }
+}
+
+/** Inclusive range actually served; `InvalidRange` when it cannot be satisfied. */
+function resolveRange(range: ByteRange, size: number, ctx: ErrorContext): { start: number; end: number } {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw localError('InvalidRange', `malformed range ${start}-${end ?? ''}`, ctx);
+  }
+  if (start >= size) throw localError('InvalidRange', `range starts at ${start} but the object has ${size} bytes`, ctx);
+  return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+function checkDeclaredSize(size: number | undefined, ctx: ErrorContext): void {
+  if (size !== undefined && size > LOCAL_MAX_OBJECT_SIZE) {
+    throw localError('TooLarge', `object of ${size} bytes exceeds the ${LOCAL_MAX_OBJECT_SIZE} byte limit`, ctx);
+  }
+}
+
+async function sourceStats(source: string, ctx: ErrorContext): Promise<{ size: number; isSymlink: boolean }> {
+  try {
+    const link = await lstat(source);
+    const st = link.isSymbolicLink() ? await stat(source) : link;
+    if (st.isFile()) return { size: st.size, isSymlink: link.isSymbolicLink() };
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  throw localError('NotFound', `source file ${source} not found or not a regular file`, ctx);
+}
+
+/**
+ * Moves the caller's file into `tmp` (true) or, across filesystems or for a
+ * symbolic link, copies it (false; the source is removed after publishing).
+ */
+async function moveOrCopy(source: string, tmp: string, isSymlink: boolean): Promise<boolean> {
+  if (!isSymlink) {
+    try {
+      await rename(source, tmp);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) !== 'EXDEV') throw err;
+    }
+  }
+  await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
+  return false;
+}
