@@ -3,9 +3,6 @@
  * PostgreSQL (`postgres://…`, `postgresql://…`, optional `?schema=<name>`),
  * applies pending migrations and returns the {@link Catalog}.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { invalidInput } from '../errors.ts';
@@ -14,9 +11,10 @@ import type { CatalogDb, DialectName } from './db-schema.ts';
 import { IMAGE_KIND, VIDEO_KIND } from './item-kind.ts';
 import { createItemRepo } from './item-repo.ts';
 import { migrate } from './migrations.ts';
-import { NodeSqliteDialect } from './node-sqlite-dialect.ts';
+import { PgMaintenance } from './pg-maintenance.ts';
 import { createProjectRepo } from './project-repo.ts';
 import { createApiKeyRepo, createBlobRepo, createSettingsRepo } from './small-repos.ts';
+import { openSqlite } from './sqlite-open.ts';
 import type { Catalog } from './types.ts';
 
 /** Where log lines go (a pino logger fits). */
@@ -31,8 +29,6 @@ export interface CreateCatalogOptions {
   logger?: CatalogLogger;
 }
 
-/** How long SQLite waits for another process's write lock before failing (ms). */
-const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 /** Connections per PostgreSQL pool. */
 const PG_POOL_SIZE = 10;
 /** PostgreSQL schemas we create and put on search_path: lowercase so no quoting rules differ. */
@@ -77,45 +73,31 @@ export async function createCatalog(opts: CreateCatalogOptions): Promise<Catalog
       logger: opts.logger,
     });
     opts.logger?.info({ dialect: target.dialect, applied }, 'catalog ready');
+    const maintenance = target.dialect === 'postgres' ? await PgMaintenance.create(db, opts.logger?.info.bind(opts.logger)) : undefined;
+    return assemble(db, target.dialect, maintenance);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return assemble(db, target.dialect);
 }
 
-function assemble(db: Kysely<CatalogDb>, dialect: DialectName): Catalog {
+function assemble(db: Kysely<CatalogDb>, dialect: DialectName, maintenance: PgMaintenance | undefined): Catalog {
   let closing: Promise<void> | undefined;
+  const onWrite = maintenance && ((table: 'images' | 'videos', rows: number) => maintenance.noteWrites(table, rows));
   return {
     dialect,
     projects: createProjectRepo(db, dialect),
     datasets: createDatasetRepo(db, dialect),
-    images: createItemRepo(db, dialect, IMAGE_KIND),
-    videos: createItemRepo(db, dialect, VIDEO_KIND),
+    images: createItemRepo(db, dialect, IMAGE_KIND, onWrite),
+    videos: createItemRepo(db, dialect, VIDEO_KIND, onWrite),
     blobs: createBlobRepo(db),
     apiKeys: createApiKeyRepo(db),
     settings: createSettingsRepo(db),
-    close: () => (closing ??= db.destroy()),
+    close: () => (closing ??= (async () => {
+      await maintenance?.idle();
+      await db.destroy();
+    })()),
   };
-}
-
-function openSqlite(path: string): Kysely<CatalogDb> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new DatabaseSync(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
-  try {
-    // WAL lets readers proceed during a write; NORMAL sync is durable across
-    // application crashes and only risks the last commits on power loss.
-    database.exec('pragma journal_mode = wal');
-    database.exec('pragma synchronous = normal');
-    database.exec('pragma foreign_keys = on');
-    database.exec(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    database.exec('pragma cache_size = -65536'); // 64 MiB: the hot item indexes stay in memory
-    database.exec('pragma temp_store = memory');
-  } catch (err) {
-    database.close();
-    throw err;
-  }
-  return new Kysely<CatalogDb>({ dialect: new NodeSqliteDialect({ database }) });
 }
 
 /** int8 (ids, counters, COUNT) and numeric (SUM) as JS numbers: the catalog's values stay below 2^53. */

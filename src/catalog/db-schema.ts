@@ -33,6 +33,8 @@ export interface ProjectTable {
   items_count: Generated<number>;
   datasets_count: Generated<number>;
   size: Generated<number>;
+  /** Bumped by every item add/remove: tells cached listing positions apart (see offset-seek.ts). */
+  item_revision: Generated<number>;
   created_at: string;
   updated_at: string;
   created_by: number | null;
@@ -47,6 +49,8 @@ export interface DatasetTable {
   custom_data: string;
   items_count: Generated<number>;
   size: Generated<number>;
+  /** Bumped by every item add/remove: tells cached listing positions apart (see offset-seek.ts). */
+  item_revision: Generated<number>;
   team_id: number;
   workspace_id: number;
   created_at: string;

@@ -54,7 +54,11 @@ export async function addItems<T extends ItemBase, N extends NewItem>(
 async function bumpDataset(trx: Kysely<CatalogDb>, id: number, count: number, size: number): Promise<DatasetScope | undefined> {
   const row = await trx
     .updateTable('datasets')
-    .set((eb) => ({ items_count: eb('items_count', '+', count), size: eb('size', '+', size) }))
+    .set((eb) => ({
+      items_count: eb('items_count', '+', count),
+      size: eb('size', '+', size),
+      item_revision: eb('item_revision', '+', 1),
+    }))
     .where('id', '=', id)
     .returning(['project_id', 'team_id', 'workspace_id'])
     .executeTakeFirst();
@@ -65,7 +69,11 @@ async function bumpDataset(trx: Kysely<CatalogDb>, id: number, count: number, si
 async function bumpProject(trx: Kysely<CatalogDb>, id: number, count: number, size: number): Promise<string | undefined> {
   const row = await trx
     .updateTable('projects')
-    .set((eb) => ({ items_count: eb('items_count', '+', count), size: eb('size', '+', size) }))
+    .set((eb) => ({
+      items_count: eb('items_count', '+', count),
+      size: eb('size', '+', size),
+      item_revision: eb('item_revision', '+', 1),
+    }))
     .where('id', '=', id)
     .returning('type')
     .executeTakeFirst();

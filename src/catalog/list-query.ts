@@ -43,7 +43,7 @@ export async function runList<T>(args: {
   unfilteredTotal?: (() => Promise<number>) | undefined;
 }): Promise<ListResult<T>> {
   const { dialect, spec, query } = args;
-  checkLimit(query);
+  checkPaging(query);
   const conditions = (query.filters ?? []).map((f) => filterCondition(f, spec, dialect));
   const filtered = (): AnySelect => conditions.reduce((qb, c) => qb.where(c), args.base());
   const page = paginate(filtered().selectAll(), query, spec);
@@ -58,7 +58,8 @@ export async function runList<T>(args: {
   return { total: count, rows: rows.map(args.map) };
 }
 
-function checkLimit(query: ListQuery): void {
+/** Refuses a limit, offset or afterId that is not a usable integer. */
+export function checkPaging(query: ListQuery): void {
   if (!Number.isInteger(query.limit) || query.limit < 0) throw invalidInput('limit', 'limit must be a non-negative integer');
   if (query.offset !== undefined && (!Number.isInteger(query.offset) || query.offset < 0)) {
     throw invalidInput('offset', 'offset must be a non-negative integer');

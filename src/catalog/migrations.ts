@@ -80,6 +80,7 @@ function initialSchema(dialect: DialectName): string[] {
       items_count ${int} not null default 0,
       datasets_count ${int} not null default 0,
       size ${int} not null default 0,
+      item_revision ${int} not null default 0,
       created_at text not null,
       updated_at text not null,
       created_by ${int}
@@ -94,6 +95,7 @@ function initialSchema(dialect: DialectName): string[] {
       custom_data text not null default '{}',
       items_count ${int} not null default 0,
       size ${int} not null default 0,
+      item_revision ${int} not null default 0,
       team_id ${int} not null,
       workspace_id ${int} not null,
       created_at text not null,

@@ -26,8 +26,15 @@ const STATEMENT_CACHE_SIZE = 256;
 
 /** Options of {@link NodeSqliteDialect}. */
 export interface NodeSqliteDialectConfig {
-  /** An open database; the driver owns it from now on and closes it on destroy. */
+  /** An open database; closed on destroy unless `onDestroy` is given. */
   database: DatabaseSync;
+  /**
+   * The lock serialising use of `database`. Pass the same one to every
+   * dialect over one database, or their transactions would interleave.
+   */
+  mutex?: Mutex;
+  /** Called on destroy instead of closing `database` (for shared databases). */
+  onDestroy?: () => void;
 }
 
 /** Kysely dialect for `node:sqlite`. One connection, serialised by a mutex. */
@@ -39,7 +46,7 @@ export class NodeSqliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new NodeSqliteDriver(this.#config.database);
+    return new NodeSqliteDriver(this.#config);
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -56,7 +63,7 @@ export class NodeSqliteDialect implements Dialect {
 }
 
 /** A FIFO lock: SQLite has one connection, so a transaction must own it until it ends. */
-class Mutex {
+export class Mutex {
   #tail: Promise<void> = Promise.resolve();
 
   /** Resolves with the release function once every earlier holder has released. */
@@ -73,14 +80,15 @@ class Mutex {
 }
 
 class NodeSqliteDriver implements Driver {
-  readonly #db: DatabaseSync;
+  readonly #config: NodeSqliteDialectConfig;
   readonly #connection: NodeSqliteConnection;
-  readonly #mutex = new Mutex();
+  readonly #mutex: Mutex;
   #release: (() => void) | undefined;
 
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-    this.#connection = new NodeSqliteConnection(db);
+  constructor(config: NodeSqliteDialectConfig) {
+    this.#config = config;
+    this.#connection = new NodeSqliteConnection(config.database);
+    this.#mutex = config.mutex ?? new Mutex();
   }
 
   async init(): Promise<void> {}
@@ -124,7 +132,8 @@ class NodeSqliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#config.onDestroy) this.#config.onDestroy();
+    else if (this.#config.database.isOpen) this.#config.database.close();
   }
 }
 

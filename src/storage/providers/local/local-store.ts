@@ -6,12 +6,11 @@
  * go to `tmpDir`, which must be on the same filesystem as `root`.
  */
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type {
-  ByteRange,
   GetOptions,
   GetResult,
   ListOptions,
@@ -25,14 +24,14 @@ import type {
 import { isStorageError } from '../../errors.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
-import { objectInfo, syncFile, writeBody } from './file-io.ts';
+import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
 import { LocalLayout, removeEmptyParents, splitKey } from './paths.ts';
 import { listBucket } from './list.ts';
 import { LocalMultipartUpload } from './multipart.ts';
-import { commitFile } from './commit.ts';
+import { assertAbsent, commitFile } from './commit.ts';
+import { checkDeclaredSize, LOCAL_MAX_OBJECT_SIZE, moveOrCopy, resolveRange, sourceStats, sweepDir } from './support.ts';
 
-/** 5 TiB, the S3 object size limit. */
-export const LOCAL_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+export { LOCAL_MAX_OBJECT_SIZE };
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   multipart: true,
@@ -139,6 +138,8 @@ class LocalObjectStore implements LocalStore {
       checkDeclaredSize(options.size, ctx);
       throwIfAborted(options.signal, ctx);
       const bucketDir = await this.#layout.bucketDir(bucket);
+      // Fail fast instead of receiving a large body for nothing; the link at commit stays the real guard.
+      if (options.ifNoneMatch === true) await assertAbsent(this.#layout, bucketDir, ctx);
       const tmp = await this.#layout.tmpPath();
       try {
         const bytes = await writeBody(tmp, body, { signal: options.signal, limit: LOCAL_MAX_OBJECT_SIZE, sync: true, ctx });
@@ -164,6 +165,7 @@ class LocalObjectStore implements LocalStore {
         throw localError('Corrupt', `file has ${st.size} bytes, ${options.size} were declared`, ctx);
       }
       const bucketDir = await this.#layout.bucketDir(bucket);
+      if (options.ifNoneMatch === true) await assertAbsent(this.#layout, bucketDir, ctx);
       const tmp = await this.#layout.tmpPath();
       const moved = await moveOrCopy(source, tmp, st.isSymlink);
       try {
@@ -216,10 +218,11 @@ class LocalObjectStore implements LocalStore {
       const bucketDir = await this.#layout.bucketDir(bucket);
       const parent = await this.#layout.existingParent(bucketDir, key, ctx);
       if (parent === undefined) return;
+      const path = join(parent, splitKey(key).name);
       try {
         // A folder at the key means keys below it, not an object: nothing to delete.
-        if ((await lstat(join(parent, splitKey(key).name))).isDirectory()) return;
-        await unlink(join(parent, splitKey(key).name));
+        if ((await lstat(path)).isDirectory()) return;
+        await unlink(path);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') return;
         throw err;
@@ -257,7 +260,8 @@ class LocalObjectStore implements LocalStore {
     return guard({ bucket }, async () => {
       validateBucket(bucket);
       try {
-        await mkdir(this.#layout.bucketPath(bucket), { recursive: true });
+        const created = await mkdir(this.#layout.bucketPath(bucket), { recursive: true });
+        if (created !== undefined) await fsyncDir(dirname(created));
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST' && errnoCode(err) !== 'ENOTDIR') throw err;
         throw localError('ConfigInvalid', `bucket path ${this.#layout.bucketPath(bucket)} exists and is not a folder`, { bucket });
@@ -272,26 +276,8 @@ class LocalObjectStore implements LocalStore {
   }
 
   sweepTmp(options: { readonly olderThanMs?: number | undefined } = {}): Promise<number> {
-    return guard({}, async () => {
-      const cutoff = Date.now() - (options.olderThanMs ?? 24 * 3600_000);
-      let names: string[];
-      try {
-        names = await readdir(this.#layout.tmpDir);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return 0;
-        throw err;
-      }
-      let removed = 0;
-      for (const name of names) {
-        if (this.#uploads.has(name)) continue;
-        const path = join(this.#layout.tmpDir, name);
-        const st = await lstat(path).catch(() => undefined);
-        if (st === undefined || st.mtimeMs > cutoff) continue;
-        await rm(path, { recursive: true, force: true });
-        removed++;
-      }
-      return removed;
-    });
+    const cutoff = Date.now() - (options.olderThanMs ?? 24 * 3600_000);
+    return guard({}, () => sweepDir(this.#layout.tmpDir, cutoff, (name) => this.#uploads.has(name)));
   }
 
   async #resolveObject(bucket: string, key: string, ctx: ErrorContext): Promise<string> {
@@ -305,48 +291,4 @@ class LocalObjectStore implements LocalStore {
     await commitFile(this.#layout, tmp, bucketDir, ctx, exclusive);
     return objectInfo(ctx.bucket, ctx.key, st);
   }
-}
-
-/** Inclusive range actually served; `InvalidRange` when it cannot be satisfied. */
-function resolveRange(range: ByteRange, size: number, ctx: ErrorContext): { start: number; end: number } {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
-    throw localError('InvalidRange', `malformed range ${start}-${end ?? ''}`, ctx);
-  }
-  if (start >= size) throw localError('InvalidRange', `range starts at ${start} but the object has ${size} bytes`, ctx);
-  return { start, end: Math.min(end ?? size - 1, size - 1) };
-}
-
-function checkDeclaredSize(size: number | undefined, ctx: ErrorContext): void {
-  if (size !== undefined && size > LOCAL_MAX_OBJECT_SIZE) {
-    throw localError('TooLarge', `object of ${size} bytes exceeds the ${LOCAL_MAX_OBJECT_SIZE} byte limit`, ctx);
-  }
-}
-
-async function sourceStats(source: string, ctx: ErrorContext): Promise<{ size: number; isSymlink: boolean }> {
-  try {
-    const link = await lstat(source);
-    const st = link.isSymbolicLink() ? await stat(source) : link;
-    if (st.isFile()) return { size: st.size, isSymlink: link.isSymbolicLink() };
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  throw localError('NotFound', `source file ${source} not found or not a regular file`, ctx);
-}
-
-/**
- * Moves the caller's file into `tmp` (true) or, across filesystems or for a
- * symbolic link, copies it (false; the source is removed after publishing).
- */
-async function moveOrCopy(source: string, tmp: string, isSymlink: boolean): Promise<boolean> {
-  if (!isSymlink) {
-    try {
-      await rename(source, tmp);
-      return true;
-    } catch (err) {
-      if (errnoCode(err) !== 'EXDEV') throw err;
-    }
-  }
-  await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
-  return false;
 }

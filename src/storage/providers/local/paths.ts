@@ -28,7 +28,6 @@ export function splitKey(key: string): { readonly dirs: string[]; readonly name:
 export class LocalLayout {
   readonly root: string;
   readonly tmpDir: string;
-  #tmpReady: Promise<void> | undefined;
 
   constructor(root: string, tmpDir: string | undefined) {
     this.root = resolve(root);
@@ -42,15 +41,12 @@ export class LocalLayout {
     }
   }
 
-  /** Creates `tmpDir` once; retried on the next call if it failed. */
+  /**
+   * Creates `tmpDir` if missing. Checked on every use (one cheap syscall) so an
+   * operator clearing it while the server runs does not break writes.
+   */
   async ensureTmp(): Promise<void> {
-    this.#tmpReady ??= mkdir(this.tmpDir, { recursive: true }).then(() => undefined);
-    try {
-      await this.#tmpReady;
-    } catch (err) {
-      this.#tmpReady = undefined;
-      throw err;
-    }
+    await mkdir(this.tmpDir, { recursive: true });
   }
 
   /** A fresh, unused path in `tmpDir` (the folder exists afterwards). */

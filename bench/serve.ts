@@ -1,0 +1,172 @@
+/**
+ * serve: requests per second for stored originals at `GET /<bucket>/<key>`,
+ * Stowage against nginx serving the very same files from DATA_PATH/storage.
+ * Target: Stowage ≥ 0.8× nginx (median of interleaved runs).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addImages, createDataset, uploadImages, type ApiTarget } from './lib/api-client.ts';
+import { summarizeProfiles } from './lib/cpu-profile.ts';
+import { envFlag, envInt } from './lib/env.ts';
+import { startNginx, type NginxInstance } from './lib/nginx.ts';
+import { makeJpegs, tuneJpeg } from './lib/noise-images.ts';
+import { startPlainServer, type PlainServer } from './lib/plain-file-server.ts';
+import { treeCpuSeconds } from './lib/proc-stats.ts';
+import { endProgress, progress, say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
+import { fmt, median, mib } from './lib/stats.ts';
+import { cpuProfileWanted, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
+import { NGINX, requireTools, WRK } from './lib/tools.ts';
+import { runWrk, writeWrkScript, type WrkResult } from './lib/wrk.ts';
+
+const TARGET_RATIO = 0.8;
+const UPLOAD_BATCH = 50;
+
+interface ServeConfig {
+  files: number;
+  seconds: number;
+  runs: number;
+  connections: number;
+  threads: number;
+  jpegBytes: number;
+  /** Also measure a minimal node:http file server (the single-process Node ceiling). */
+  plainNode: boolean;
+}
+
+function serveConfig(): ServeConfig {
+  return {
+    files: envInt('BENCH_SERVE_FILES', 1000),
+    seconds: envInt('BENCH_SERVE_SECONDS', 10),
+    runs: envInt('BENCH_SERVE_RUNS', 3),
+    connections: envInt('BENCH_SERVE_CONNECTIONS', 64),
+    threads: envInt('BENCH_SERVE_THREADS', 2),
+    jpegBytes: envInt('BENCH_SERVE_JPEG_BYTES', 100_000),
+    plainNode: process.env['BENCH_SERVE_PLAIN_NODE'] === undefined || envFlag('BENCH_SERVE_PLAIN_NODE'),
+  };
+}
+
+/** Uploads the JPEGs in batches and adds them to a dataset; returns their storage paths in order. */
+async function uploadCorpus(api: ApiTarget, files: readonly Buffer[]): Promise<string[]> {
+  const { datasetId } = await createDataset(api, `serve-bench-${Date.now()}`);
+  const hashes: string[] = [];
+  for (let i = 0; i < files.length; i += UPLOAD_BATCH) {
+    hashes.push(...await uploadImages(api, files.slice(i, i + UPLOAD_BATCH), 'image/jpeg'));
+    progress(`uploaded ${hashes.length}/${files.length}`);
+  }
+  endProgress();
+  const infos = await addImages(api, datasetId, hashes.map((hash, i) => ({ title: `noise-${i}.jpg`, hash })));
+  return infos.map((info) => info.pathOriginal);
+}
+
+/** Both servers must return the uploaded bytes for a sample of paths before any timing. */
+async function verifySame(files: readonly Buffer[], paths: readonly string[], servers: Array<{ url: string; headers: Record<string, string> }>, storageRoot: string): Promise<void> {
+  for (const i of [0, Math.floor(paths.length / 2), paths.length - 1]) {
+    const path = paths[i] ?? '';
+    const expected = files[i] ?? Buffer.alloc(0);
+    const onDisk = await readFile(join(storageRoot, path));
+    if (!onDisk.equals(expected)) throw new Error(`${path} on disk differs from the uploaded file`);
+    for (const s of servers) {
+      const res = await fetch(`${s.url}${path}`, { headers: s.headers });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200 || !body.equals(expected)) throw new Error(`${s.url}${path}: status ${res.status}, ${body.length} bytes, not the uploaded file`);
+    }
+  }
+}
+
+interface Side {
+  label: string;
+  url: string;
+  pid: number;
+  results: WrkResult[];
+  cpu: number[];
+}
+
+async function measure(wrkPath: string, side: Side, scriptPath: string, c: ServeConfig, seconds: number, keep: boolean): Promise<void> {
+  const cpuBefore = treeCpuSeconds(side.pid);
+  const r = await runWrk(wrkPath, { url: side.url, scriptPath, threads: c.threads, connections: c.connections, seconds });
+  const cpu = (treeCpuSeconds(side.pid) - cpuBefore) / r.seconds;
+  if (r.statusErrors > 0 || r.socketErrors > 0) {
+    throw new Error(`${side.label}: ${r.statusErrors} non-2xx replies and ${r.socketErrors} socket errors out of ${r.requests} requests`);
+  }
+  const tag = keep ? `run ${side.results.length + 1}` : 'warm-up';
+  say(`  ${side.label.padEnd(8)} ${tag.padEnd(7)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  ${fmt(r.bytes / r.seconds / 2 ** 20, 0)} MiB/s  server CPU ${fmt(cpu, 2)} cores`);
+  if (!keep) return;
+  side.results.push(r);
+  side.cpu.push(cpu);
+}
+
+async function runServe(): Promise<BenchOutcome> {
+  const [nginxPath, wrkPath] = requireTools([NGINX, WRK]) as [string, string];
+  const c = serveConfig();
+  const dir = await makeTempDir('serve');
+  const profileDir = cpuProfileWanted() ? join(dir, 'profiles') : undefined;
+  let stowage: StowageInstance | undefined;
+  let nginx: NginxInstance | undefined;
+  let plain: PlainServer | undefined;
+  try {
+    stowage = await startStowage({ dataPath: join(dir, 'data'), ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
+    const recipe = await tuneJpeg(c.jpegBytes);
+    const files = await makeJpegs(recipe, c.files);
+    const total = files.reduce((s, f) => s + f.length, 0);
+    say(`  ${c.files} noise JPEGs ${recipe.width}x${recipe.height} q${recipe.quality}, mean ${fmt(total / c.files / 1000, 1)} kB (${mib(total)})`);
+    const paths = await uploadCorpus(stowage, files);
+    const apiHeader = { 'x-api-key': stowage.apiKey };
+    nginx = await startNginx(nginxPath, join(dir, 'nginx'), stowage.storageRoot, paths[0] ?? '/');
+    if (c.plainNode) plain = await startPlainServer(stowage.storageRoot, stowage.apiKey);
+    const servers = [{ url: stowage.baseUrl, headers: apiHeader }, { url: nginx.baseUrl, headers: {} }];
+    if (plain !== undefined) servers.push({ url: plain.baseUrl, headers: apiHeader });
+    await verifySame(files, paths, servers, stowage.storageRoot);
+    const scriptPath = join(dir, 'paths.lua');
+    // nginx ignores the x-api-key header; sending it to both keeps the request bytes identical.
+    await writeWrkScript(scriptPath, paths, apiHeader);
+    say(`  wrk -t${c.threads} -c${c.connections} -d${c.seconds}s, ${c.runs} interleaved runs per side (Stowage single process; nginx worker_processes 1)`);
+    const sides: Side[] = [
+      { label: 'stowage', url: stowage.baseUrl, pid: stowage.pid, results: [], cpu: [] },
+      { label: 'nginx', url: nginx.baseUrl, pid: nginx.pid, results: [], cpu: [] },
+    ];
+    if (plain !== undefined) sides.push({ label: 'node:http', url: plain.baseUrl, pid: plain.pid, results: [], cpu: [] });
+    for (const side of sides) await measure(wrkPath, side, scriptPath, c, 3, false);
+    for (let r = 0; r < c.runs; r++) {
+      for (const side of sides) await measure(wrkPath, side, scriptPath, c, c.seconds, true);
+    }
+    return outcome(sides, stowage.peakRss());
+  } finally {
+    await plain?.stop();
+    await nginx?.stop();
+    await stowage?.stop();
+    if (profileDir !== undefined) await summarizeProfiles(profileDir);
+    await removeTempDir(dir);
+  }
+}
+
+interface SideFigures { rps: number; cpu: number; p99: number }
+
+function figuresOf(side: Side): SideFigures {
+  return { rps: median(side.results.map((r) => r.rps)), cpu: median(side.cpu), p99: median(side.results.map((r) => r.p99Ms)) };
+}
+
+function describe(label: string, f: SideFigures, extra = ''): string {
+  return `${`${label}:`.padEnd(10)} ${fmt(f.rps, 0)} req/s median (p99 ${fmt(f.p99, 1)} ms, server CPU ${fmt(f.cpu, 2)} cores${extra})`;
+}
+
+function outcome(sides: Side[], peakRss: number | undefined): BenchOutcome {
+  const [s, n, p] = sides.map(figuresOf) as [SideFigures, SideFigures, SideFigures | undefined];
+  const ratio = s.rps / n.rps;
+  const figures = [
+    describe('stowage', s, `, peak RSS ${peakRss === undefined ? '?' : mib(peakRss)}`),
+    describe('nginx', n),
+  ];
+  const ratios = [`stowage/nginx = ${ratio.toFixed(2)}x`];
+  if (p !== undefined) {
+    figures.push(describe('node:http', p, ', minimal stat + createReadStream server'));
+    ratios.push(`node:http/nginx = ${(p.rps / n.rps).toFixed(2)}x, stowage/node:http = ${(s.rps / p.rps).toFixed(2)}x`);
+  }
+  for (const line of [...figures, ...ratios]) say(`  ${line}`);
+  return { figures, ratios, targets: [target(`stowage/nginx >= ${TARGET_RATIO}x`, ratio >= TARGET_RATIO, `${ratio.toFixed(2)}x`)] };
+}
+
+export const serveBenchmark: Benchmark = {
+  name: 'serve',
+  description: 'req/s of stored originals (1,000 x ~100 KB JPEG), Stowage vs nginx, wrk -c64',
+  run: runServe,
+};
