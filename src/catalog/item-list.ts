@@ -71,7 +71,7 @@ export async function listItems<T extends ItemBase>(
     },
     // Without filters the total is a counter the writes keep exact: no
     // COUNT(*) over up to millions of rows on every page.
-    unfilteredTotal: scope ? () => counterRow(ctx.db, scope).then((r) => r.count) : recursive ? () => treeTotal(ctx.db, datasetId) : undefined,
+    unfilteredTotal: scope ? () => counterRow(ctx.db, scope, kind).then((r) => r.count) : recursive ? () => treeTotal(ctx.db, datasetId) : undefined,
   });
 }
 
@@ -82,14 +82,32 @@ function counterScope(q: ItemListQuery): CounterScope | undefined {
   return undefined;
 }
 
-async function counterRow(db: Kysely<CatalogDb>, scope: CounterScope): Promise<{ count: number; revision: number }> {
-  const row = await db.selectFrom(scope.table).select(['items_count', 'item_revision']).where('id', '=', scope.id).executeTakeFirst();
-  return { count: Number(row?.items_count ?? 0), revision: Number(row?.item_revision ?? 0) };
+/**
+ * The scope's item count and revision. A scope in a project of the other
+ * type holds none of this kind (adds refuse them), whatever its counter says.
+ */
+async function counterRow(
+  db: Kysely<CatalogDb>,
+  scope: CounterScope,
+  kind: ItemKind<any, any>,
+): Promise<{ count: number; revision: number }> {
+  const row =
+    scope.table === 'projects'
+      ? await db.selectFrom('projects').select(['items_count', 'item_revision', 'type']).where('id', '=', scope.id).executeTakeFirst()
+      : await db
+          .selectFrom('datasets as d')
+          .innerJoin('projects as p', 'p.id', 'd.project_id')
+          .select(['d.items_count', 'd.item_revision', 'p.type'])
+          .where('d.id', '=', scope.id)
+          .executeTakeFirst();
+  if (!row || row.type !== kind.projectType) return { count: 0, revision: 0 };
+  return { count: Number(row.items_count), revision: Number(row.item_revision) };
 }
 
 /**
- * A deep unfiltered page in id order, read from the nearest checkpoint (see
- * offset-seek.ts); undefined when the plain query should answer instead.
+ * A deep unfiltered page in a unique key order (id; name within a dataset),
+ * read from the nearest checkpoint (see offset-seek.ts); undefined when the
+ * plain query should answer instead.
  */
 async function seekPage<T extends ItemBase>(
   ctx: ItemListContext,
@@ -98,32 +116,39 @@ async function seekPage<T extends ItemBase>(
   scope: CounterScope,
 ): Promise<ListResult<T> | undefined> {
   const offset = q.offset ?? 0;
-  const plain = (q.filters?.length ?? 0) > 0 || (q.sort ?? 'id') !== 'id' || q.afterId !== undefined;
-  if (plain || offset < ctx.checkpoints.step) return undefined;
-  const { count: total, revision } = await counterRow(ctx.db, scope);
-  // The page as positions in ascending id order (a descending page is read ascending, then reversed).
+  const key = seekKey(q, scope);
+  if (!key || (q.filters?.length ?? 0) > 0 || q.afterId !== undefined || offset < ctx.checkpoints.step) return undefined;
+  const { count: total, revision } = await counterRow(ctx.db, scope, kind);
+  // The page as positions in ascending key order (a descending page is read ascending, then reversed).
   const desc = q.sortOrder === 'desc';
   const first = desc ? Math.max(0, total - offset - q.limit) : offset;
   const end = desc ? total - offset : Math.min(total, offset + q.limit);
   if (end <= first) return { total, rows: [] };
   const idb = asItemDb(ctx.db);
   const inScope = () => idb.selectFrom(kind.table).where(scope.column, '=', scope.id);
-  const seek: SeekFn = async (fromId, skip) => {
-    const qb = fromId === null ? inScope() : inScope().where('id', '>=', fromId);
-    const row = await qb.select('id').orderBy('id').limit(1).offset(skip).executeTakeFirst();
-    return row && Number(row.id);
+  const seek: SeekFn = async (from, skip) => {
+    const qb = from === null ? inScope() : inScope().where(key, '>=', from);
+    const row = await qb.select(key).orderBy(key).limit(1).offset(skip).executeTakeFirst();
+    return row?.[key];
   };
-  const checkpoint = await ctx.checkpoints.before(`${kind.table}:${scope.column}:${scope.id}`, revision, first, seek);
+  const checkpoint = await ctx.checkpoints.before(`${kind.table}:${scope.column}:${scope.id}:${key}`, revision, first, seek);
   if (!checkpoint) return undefined;
   const rows = await inScope()
     .selectAll()
-    .where('id', '>=', checkpoint.id)
-    .orderBy('id')
+    .where(key, '>=', checkpoint.key)
+    .orderBy(key)
     .limit(end - first)
     .offset(first - checkpoint.position)
     .execute();
   if (desc) rows.reverse();
   return { total, rows: rows.map(kind.toDomain) };
+}
+
+/** The column a seek may order by: unique within the scope, so it alone fixes the order. */
+function seekKey(q: ItemListQuery, scope: CounterScope): 'id' | 'name' | undefined {
+  const sort = q.sort ?? 'id';
+  if (sort === 'id') return 'id';
+  return sort === 'name' && scope.column === 'dataset_id' ? 'name' : undefined;
 }
 
 /** The dataset and its descendants as a recursive CTE named `tree`. */

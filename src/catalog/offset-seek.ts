@@ -3,31 +3,35 @@
  *
  * `ORDER BY id LIMIT 1000 OFFSET 500000` makes either engine step over half a
  * million index entries (~100+ ms on PostgreSQL even as an index-only scan).
- * This cache remembers, per listing scope (one dataset or one project), the id
- * found at every `step`-th position in id order. A page then seeks to the
- * nearest checkpoint (`id >= checkpoint`) and skips fewer than `step` rows.
+ * This cache remembers, per listing scope (one dataset or one project) and
+ * unique sort key (id, or name within a dataset), the key found at every
+ * `step`-th position. A page then seeks to the nearest checkpoint
+ * (`key >= checkpoint`) and skips fewer than `step` rows.
  *
  * Checkpoints are tied to the scope's `item_revision`, which every item add
  * or remove bumps in its own transaction, so a cache entry is never used
  * after the scope's set of ids changed (in any process).
  */
 
-/** A known position: the id of the row at `position` (0-based, id order). */
+/** A sort key value: an id or a name. */
+export type SortKey = number | string;
+
+/** A known position: the sort key of the row at `position` (0-based, in key order). */
 export interface Checkpoint {
   position: number;
-  id: number;
+  key: SortKey;
 }
 
 /**
- * Finds the id `skip` rows after `fromId` in the scope (`fromId` null: the
- * first row), or undefined past the end.
+ * Finds the key `skip` rows after the row with key `from` in the scope
+ * (`from` null: the first row), or undefined past the end.
  */
-export type SeekFn = (fromId: number | null, skip: number) => Promise<number | undefined>;
+export type SeekFn = (from: SortKey | null, skip: number) => Promise<SortKey | undefined>;
 
 interface Entry {
   revision: number;
-  /** ids[k] is the id at position k * step. */
-  ids: number[];
+  /** keys[k] is the key at position k * step. */
+  keys: SortKey[];
   /** True once a seek ran past the last row. */
   complete: boolean;
   /** Serialises extensions of this entry. */
@@ -55,15 +59,15 @@ export class OffsetCheckpoints {
     const run = entry.busy.then(() => this.#extend(entry, wanted, seek));
     entry.busy = run.catch(() => undefined);
     await run;
-    const id = entry.ids[wanted];
-    return id === undefined ? undefined : { position: wanted * this.step, id };
+    const key = entry.keys[wanted];
+    return key === undefined ? undefined : { position: wanted * this.step, key };
   }
 
   #entry(scope: string, revision: number): Entry {
     let entry = this.#entries.get(scope);
     this.#entries.delete(scope);
     if (entry?.revision !== revision) {
-      entry = { revision, ids: [], complete: false, busy: Promise.resolve() };
+      entry = { revision, keys: [], complete: false, busy: Promise.resolve() };
     }
     this.#entries.set(scope, entry);
     if (this.#entries.size > this.#maxScopes) {
@@ -74,11 +78,11 @@ export class OffsetCheckpoints {
   }
 
   async #extend(entry: Entry, wanted: number, seek: SeekFn): Promise<void> {
-    while (entry.ids.length <= wanted && !entry.complete) {
-      const last = entry.ids.at(-1);
+    while (entry.keys.length <= wanted && !entry.complete) {
+      const last = entry.keys.at(-1);
       const next = last === undefined ? await seek(null, 0) : await seek(last, this.step);
       if (next === undefined) entry.complete = true;
-      else entry.ids.push(next);
+      else entry.keys.push(next);
     }
   }
 }

@@ -57,6 +57,16 @@ for (const backend of catalogBackends()) {
       assert.equal((await fetch(`${t.baseUrl}${path}?${other}`)).status, 401);
     });
 
+    it('mints signed URLs with storage.sign for our buckets only', async () => {
+      const { url, expiresAt } = await t.ok('storage.sign', { path, expiresIn: 60 });
+      assert.ok(Date.parse(expiresAt) > Date.now());
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+      const bad = await t.call('storage.sign', { path: '/etc/passwd' });
+      assert.equal(bad.status, 400);
+    });
+
     it('answers 404 for a missing key and refuses traversal', async () => {
       const res = await fetch(`${t.baseUrl}/stowage-public/images/none.jpg`, { headers: { 'x-api-key': t.adminKey } });
       assert.equal(res.status, 404);

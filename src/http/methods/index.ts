@@ -2,6 +2,7 @@ import type { ApiMethod } from '../api-method.ts';
 import { imageOnlyMethods, itemMethods } from './items.ts';
 import { projectMethods } from './projects.ts';
 import { remoteStorageMethods } from './remote-storage.ts';
+import { storageMethods } from './storage.ts';
 
 /** Every method of `/public/api/v3/`. */
 export const allMethods: ApiMethod[] = [
@@ -10,4 +11,5 @@ export const allMethods: ApiMethod[] = [
   ...imageOnlyMethods,
   ...itemMethods('video'),
   ...remoteStorageMethods,
+  ...storageMethods,
 ];
