@@ -14,8 +14,8 @@ import { createDataset, methodUrl, type ApiTarget, type ListPage } from './lib/a
 import { summarizeProfiles } from './lib/cpu-profile.ts';
 import { envInt, envList } from './lib/env.ts';
 import { endProgress, progress, say, target, type Benchmark, type BenchOutcome, type TargetCheck } from './lib/report.ts';
-import { fmt, seededRandom, summarize, type LatencySummary } from './lib/stats.ts';
-import { cpuProfileWanted, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { fmt, mib, seededRandom, summarize, type LatencySummary } from './lib/stats.ts';
+import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 
 const TARGET_P50_MS = 50;
@@ -225,6 +225,7 @@ async function runBackend(backend: Backend, c: CatalogConfig): Promise<BackendRe
     const insertSeconds = await insertRows(url, datasetId, c.rows);
     const modes = await measureModes(stowage, datasetId, c);
     printModes(backend, insertSeconds, c.rows, modes);
+    say(`  [${backend}] server peak RSS so far ${mib(stowage.peakRss() ?? 0)}`);
     const results: BackendResult[] = [{ backend, insertSeconds, modes }];
     if (backend === 'postgres' && c.pgAnalyze) {
       const seconds = await analyzeSchema(c.pgUrl, schema);
@@ -234,6 +235,9 @@ async function runBackend(backend: Backend, c: CatalogConfig): Promise<BackendRe
       results.push({ backend: 'postgres+analyze', insertSeconds, modes: analyzed });
     }
     return results;
+  } catch (err) {
+    if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
+    throw err;
   } finally {
     await stowage?.stop();
     if (profileDir !== undefined) await summarizeProfiles(profileDir);

@@ -6,6 +6,8 @@
  * otherwise (a missed target is a finding, printed as MISSED, not a crash).
  */
 import { catalogBenchmark } from './catalog.ts';
+import { runCommand } from './lib/run-command.ts';
+import { REPO_ROOT } from './lib/stowage-process.ts';
 import { MissingToolError } from './lib/tools.ts';
 import { say, printTargets, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { serveBenchmark } from './serve.ts';
@@ -17,6 +19,7 @@ const KNOBS = `Environment knobs:
   BENCH_SERVE_FILES=1000 BENCH_SERVE_SECONDS=10 BENCH_SERVE_RUNS=3 BENCH_SERVE_CONNECTIONS=64 BENCH_SERVE_THREADS=2
   BENCH_UPLOAD_BYTES=5368709120 (5 GiB)
   BENCH_CATALOG_ROWS=1000000 BENCH_CATALOG_CALLS=200 BENCH_CATALOG_BACKENDS=sqlite,postgres BENCH_PG_URL=postgres://root@127.0.0.1:5432/test
+  BENCH_CATALOG_PG_ANALYZE=1 (also measure PostgreSQL after ANALYZE)  BENCH_SERVE_PLAIN_NODE=1 (also measure a minimal node:http file server)
   BENCH_TMPDIR (scratch disk)  BENCH_KEEP=1 (keep scratch)  BENCH_CPU_PROF=1 (server CPU profile summary)  BENCH_LOG_LEVEL=warn`;
 
 function usage(): string {
@@ -31,6 +34,18 @@ function selected(argv: readonly string[]): Benchmark[] | undefined {
     return undefined;
   }
   return ALL.filter((b) => argv.includes(b.name));
+}
+
+/** Which code was measured: the commit, and how many files under src/ differ from it. */
+async function sourceState(): Promise<string> {
+  try {
+    const head = await runCommand('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT });
+    const dirty = await runCommand('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT });
+    const changed = dirty.stdout.split('\n').filter((l) => l.trim() !== '').length;
+    return `commit ${head.stdout.trim() || '?'}${changed > 0 ? ` + ${changed} uncommitted file(s) under src/` : ''}`;
+  } catch {
+    return 'commit unknown (no git)';
+  }
 }
 
 type Ran = { name: string; outcome: BenchOutcome } | { name: string; error: string };
@@ -70,7 +85,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const benches = selected(argv);
   if (benches === undefined) return 2;
-  say(`stowage bench, ${new Date().toISOString()}, node ${process.version}`);
+  say(`stowage bench, ${new Date().toISOString()}, node ${process.version}, ${await sourceState()}`);
   const ran: Ran[] = [];
   for (const b of benches) ran.push(await runOne(b));
   printSummary(ran);

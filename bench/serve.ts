@@ -14,7 +14,7 @@ import { startPlainServer, type PlainServer } from './lib/plain-file-server.ts';
 import { treeCpuSeconds } from './lib/proc-stats.ts';
 import { endProgress, progress, say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { fmt, median, mib } from './lib/stats.ts';
-import { cpuProfileWanted, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { NGINX, requireTools, WRK } from './lib/tools.ts';
 import { runWrk, writeWrkScript, type WrkResult } from './lib/wrk.ts';
@@ -130,6 +130,9 @@ async function runServe(): Promise<BenchOutcome> {
       for (const side of sides) await measure(wrkPath, side, scriptPath, c, c.seconds, true);
     }
     return outcome(sides, stowage.peakRss());
+  } catch (err) {
+    if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
+    throw err;
   } finally {
     await plain?.stop();
     await nginx?.stop();

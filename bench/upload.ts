@@ -17,7 +17,7 @@ import { RssSampler, statusKb } from './lib/proc-stats.ts';
 import { say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { runChecked } from './lib/run-command.ts';
 import { fmt, mib } from './lib/stats.ts';
-import { cpuProfileWanted, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
 import { benchTmpRoot, makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { CP, requireTools } from './lib/tools.ts';
 import { generatedUpload } from './lib/upload-body.ts';
@@ -119,6 +119,9 @@ async function runUpload(): Promise<BenchOutcome> {
     const anchor = await cpAnchor(cpPath, storedPath, dir, stored);
     const hashRate = sha256Ceiling();
     return outcome(up, down, peak, anchor, hashRate);
+  } catch (err) {
+    if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
+    throw err;
   } finally {
     await stowage?.stop();
     if (profileDir !== undefined) await summarizeProfiles(profileDir);

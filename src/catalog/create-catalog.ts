@@ -90,7 +90,7 @@ function assemble(db: Kysely<CatalogDb>, dialect: DialectName, maintenance: PgMa
     datasets: createDatasetRepo(db, dialect),
     images: createItemRepo(db, dialect, IMAGE_KIND, onWrite),
     videos: createItemRepo(db, dialect, VIDEO_KIND, onWrite),
-    blobs: createBlobRepo(db),
+    blobs: createBlobRepo(db, dialect),
     apiKeys: createApiKeyRepo(db),
     settings: createSettingsRepo(db),
     close: () => (closing ??= (async () => {

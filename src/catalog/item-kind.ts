@@ -26,12 +26,14 @@ export interface ItemKind<T extends ItemBase, N extends NewItem> {
   /** Number of columns one insert row binds (to size multi-row inserts). */
   columnCount: number;
   extraValues(item: N): ExtraValues;
+  /** PostgreSQL types of the kind's own non-text columns. */
+  pgTypes: Readonly<Record<string, string>>;
   /** Row as selected (`selectAll`) → domain object. */
   toDomain(row: any): T;
 }
 
 /** Columns every item row binds on insert (see `item-writes.ts`). */
-const SHARED_COLUMNS = 17;
+const SHARED_COLUMNS = 16;
 
 export const IMAGE_KIND: ItemKind<Image, NewImage> = {
   table: 'images',
@@ -39,6 +41,7 @@ export const IMAGE_KIND: ItemKind<Image, NewImage> = {
   projectType: 'images',
   columnCount: SHARED_COLUMNS + 2,
   extraValues: (item) => ({ width: item.width ?? null, height: item.height ?? null }),
+  pgTypes: { width: 'integer', height: 'integer' },
   toDomain: toImage,
 };
 
@@ -48,6 +51,7 @@ export const VIDEO_KIND: ItemKind<Video, NewVideo> = {
   projectType: 'videos',
   columnCount: SHARED_COLUMNS + 2,
   extraValues: (item) => ({ file_meta: toJson(item.fileMeta), custom_data: '{}' }),
+  pgTypes: {},
   toDomain: toVideo,
 };
 

@@ -69,10 +69,23 @@ export async function listItems<T extends ItemBase>(
       if (projectId !== undefined) qb = qb.where('project_id', '=', projectId);
       return qb;
     },
-    // Without filters the total is a counter the writes keep exact: no
-    // COUNT(*) over up to millions of rows on every page.
-    unfilteredTotal: scope ? () => counterRow(ctx.db, scope, kind).then((r) => r.count) : recursive ? () => treeTotal(ctx.db, datasetId) : undefined,
+    unfilteredTotal: counterTotal(ctx.db, kind, scope, recursive ? datasetId : undefined),
   });
+}
+
+/**
+ * Without filters the total is a counter the writes keep exact: no COUNT(*)
+ * over up to millions of rows on every page.
+ */
+function counterTotal(
+  db: Kysely<CatalogDb>,
+  kind: ItemKind<any, any>,
+  scope: CounterScope | undefined,
+  treeRootId: number | undefined,
+): (() => Promise<number>) | undefined {
+  if (scope) return async () => (await counterRow(db, scope, kind)).count;
+  if (treeRootId !== undefined) return () => treeTotal(db, kind, treeRootId);
+  return undefined;
 }
 
 function counterScope(q: ItemListQuery): CounterScope | undefined {
@@ -162,11 +175,13 @@ function withTree(db: Kysely<CatalogDb>, rootId: number) {
   );
 }
 
-async function treeTotal(db: Kysely<CatalogDb>, rootId: number): Promise<number> {
+async function treeTotal(db: Kysely<CatalogDb>, kind: ItemKind<any, any>, rootId: number): Promise<number> {
   const row = await withTree(db, rootId)
-    .selectFrom('datasets')
-    .select(sql<number>`coalesce(sum(items_count), 0)`.as('n'))
-    .where('id', 'in', (eb) => eb.selectFrom('tree').select('tree.id'))
+    .selectFrom('datasets as d')
+    .innerJoin('projects as p', 'p.id', 'd.project_id')
+    .select(sql<number>`coalesce(sum(d.items_count), 0)`.as('n'))
+    .where('d.id', 'in', (eb) => eb.selectFrom('tree').select('tree.id'))
+    .where('p.type', '=', kind.projectType)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

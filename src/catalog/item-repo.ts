@@ -5,7 +5,7 @@ import { asItemDb, type ItemKind } from './item-kind.ts';
 import { listItems } from './item-list.ts';
 import { addItems, removeItems, updateItemLinks } from './item-writes.ts';
 import { OffsetCheckpoints } from './offset-seek.ts';
-import { checkCount, chunk, IN_CHUNK } from './sql-util.ts';
+import { checkCount, chunk, IN_CHUNK, inValues } from './sql-util.ts';
 import type { ItemBase, ItemRepo, NewItem } from './types.ts';
 
 /** An {@link ItemRepo} for one kind of item. */
@@ -20,7 +20,7 @@ export function createItemRepo<T extends ItemBase, N extends NewItem>(
   const list = { db, dialect, checkpoints: new OffsetCheckpoints() };
   return {
     async addMany(datasetId, items) {
-      const added = await addItems(db, kind, datasetId, items);
+      const added = await addItems(db, dialect, kind, datasetId, items);
       onWrite?.(kind.table, added.length);
       return added;
     },
@@ -34,7 +34,7 @@ export function createItemRepo<T extends ItemBase, N extends NewItem>(
       const unique = [...new Set(ids.map((id) => checkCount(id, 'ids')))];
       const out: T[] = [];
       for (const part of chunk(unique, IN_CHUNK)) {
-        const rows = await idb.selectFrom(kind.table).selectAll().where('id', 'in', part).execute();
+        const rows = await idb.selectFrom(kind.table).selectAll().where(inValues(dialect, 'id', part)).execute();
         out.push(...rows.map(kind.toDomain));
       }
       return out;
@@ -42,11 +42,11 @@ export function createItemRepo<T extends ItemBase, N extends NewItem>(
 
     list: (query) => listItems(list, kind, query),
     async removeMany(ids) {
-      const removed = await removeItems(db, kind, ids);
+      const removed = await removeItems(db, dialect, kind, ids);
       onWrite?.(kind.table, removed);
       return removed;
     },
-    updateLinks: (updates) => updateItemLinks(db, kind, updates),
+    updateLinks: (updates) => updateItemLinks(db, dialect, kind, updates),
   };
 }
 

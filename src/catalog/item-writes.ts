@@ -5,10 +5,21 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { AppError, invalidInput, notFound } from '../errors.ts';
-import type { CatalogDb, ItemTable } from './db-schema.ts';
+import type { CatalogDb, DialectName, ItemTable } from './db-schema.ts';
 import { asItemDb, type ItemKind } from './item-kind.ts';
 import { nowIso, toJson } from './rows.ts';
-import { checkCount, checkName, chunk, IN_CHUNK, isUniqueViolation, MAX_INSERT_PARAMS, nonUnique, repeatedNames, type NameClash } from './sql-util.ts';
+import {
+  checkCount,
+  checkName,
+  chunk,
+  IN_CHUNK,
+  inValues,
+  isUniqueViolation,
+  MAX_INSERT_PARAMS,
+  nonUnique,
+  repeatedNames,
+  type NameClash,
+} from './sql-util.ts';
 import type { ItemBase, LinkUpdate, NewItem } from './types.ts';
 
 /** Rows per CASE-based bulk update (two parameters per row plus the id list). */
@@ -23,29 +34,35 @@ interface DatasetScope {
 /** See {@link ItemRepo.addMany}. */
 export async function addItems<T extends ItemBase, N extends NewItem>(
   db: Kysely<CatalogDb>,
+  dialect: DialectName,
   kind: ItemKind<T, N>,
   datasetId: number,
   items: N[],
 ): Promise<T[]> {
   const names = items.map((item) => checkName(item.name));
   const total = items.reduce((sum, item) => sum + checkCount(item.size ?? 0, 'size'), 0);
+  if (items.length === 0) {
+    const exists = await db.selectFrom('datasets').select('id').where('id', '=', datasetId).executeTakeFirst();
+    if (!exists) throw notFound('dataset', datasetId);
+    return [];
+  }
   try {
     const rows = await db.transaction().execute(async (trx) => {
       // Bumping the dataset's counters first also locks its row: concurrent
       // adds to one dataset queue here, so the name check below is race-free.
       const scope = await bumpDataset(trx, datasetId, items.length, total);
       if (!scope) throw notFound('dataset', datasetId);
-      await assertNamesFree(trx, kind, datasetId, names);
+      await assertNamesFree(trx, dialect, kind, datasetId, names);
       if ((await bumpProject(trx, scope.project_id, items.length, total)) !== kind.projectType) {
         throw invalidInput('datasetId', `dataset ${datasetId} is not in a project of ${kind.projectType}`);
       }
-      return insertItems(trx, kind, datasetId, scope, items);
+      return insertItems(trx, dialect, kind, datasetId, scope, items);
     });
     const byName = new Map(rows.map((row) => [row.name, row]));
     return names.map((name) => kind.toDomain(byName.get(name)));
   } catch (err) {
     // A concurrent writer won the race for a name: report it like the check does.
-    if (isUniqueViolation(err)) await assertNamesFree(db, kind, datasetId, names);
+    if (isUniqueViolation(err)) await assertNamesFree(db, dialect, kind, datasetId, names);
     throw err;
   }
 }
@@ -81,7 +98,13 @@ async function bumpProject(trx: Kysely<CatalogDb>, id: number, count: number, si
 }
 
 /** Throws the NONUNIQUE conflict when names repeat in the batch or are taken in the dataset (one query). */
-async function assertNamesFree(db: Kysely<CatalogDb>, kind: ItemKind<any, any>, datasetId: number, names: string[]): Promise<void> {
+async function assertNamesFree(
+  db: Kysely<CatalogDb>,
+  dialect: DialectName,
+  kind: ItemKind<any, any>,
+  datasetId: number,
+  names: string[],
+): Promise<void> {
   const unique = [...new Set(names)];
   const taken = new Map<string, number>();
   for (const part of chunk(unique, IN_CHUNK)) {
@@ -89,7 +112,7 @@ async function assertNamesFree(db: Kysely<CatalogDb>, kind: ItemKind<any, any>, 
       .selectFrom(kind.table)
       .select(['id', 'name'])
       .where('dataset_id', '=', datasetId)
-      .where('name', 'in', part)
+      .where(inValues(dialect, 'name', part))
       .execute();
     for (const row of rows) taken.set(row.name, Number(row.id));
   }
@@ -101,8 +124,19 @@ async function assertNamesFree(db: Kysely<CatalogDb>, kind: ItemKind<any, any>, 
   if (errors.length > 0) throw nonUnique(kind.label, errors);
 }
 
+/** PostgreSQL types of the shared item columns, for the array parameters of {@link insertUnnest}. */
+const PG_COLUMN_TYPES: Readonly<Record<string, string>> = {
+  dataset_id: 'bigint',
+  project_id: 'bigint',
+  team_id: 'bigint',
+  workspace_id: 'bigint',
+  size: 'bigint',
+  created_by: 'bigint',
+};
+
 async function insertItems<N extends NewItem>(
   trx: Kysely<CatalogDb>,
+  dialect: DialectName,
   kind: ItemKind<any, N>,
   datasetId: number,
   scope: DatasetScope,
@@ -128,6 +162,7 @@ async function insertItems<N extends NewItem>(
     created_by: item.createdBy ?? null,
     ...kind.extraValues(item),
   }));
+  if (dialect === 'postgres') return insertUnnest(trx, kind, values);
   const rowsPerInsert = Math.max(1, Math.floor(MAX_INSERT_PARAMS / kind.columnCount));
   const inserted: Selectable<ItemTable>[] = [];
   for (const part of chunk(values, rowsPerInsert)) {
@@ -136,8 +171,28 @@ async function insertItems<N extends NewItem>(
   return inserted;
 }
 
+/**
+ * PostgreSQL: one array parameter per column (`INSERT ... SELECT * FROM
+ * unnest(...)`), about twice as fast as a VALUES list of 1,000 rows, whose
+ * ~19,000 parameters take long to parse and plan.
+ */
+async function insertUnnest(
+  trx: Kysely<CatalogDb>,
+  kind: ItemKind<any, any>,
+  values: readonly Record<string, unknown>[],
+): Promise<Selectable<ItemTable>[]> {
+  const columns = Object.keys(values[0] ?? {});
+  const arrays = columns.map((column) => {
+    const type = PG_COLUMN_TYPES[column] ?? kind.pgTypes[column] ?? 'text';
+    return sql`${values.map((row) => row[column] ?? null)}::${sql.raw(type)}[]`;
+  });
+  const { rows } = await sql<Selectable<ItemTable>>`insert into ${sql.table(kind.table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+    select * from unnest(${sql.join(arrays)}) returning *`.execute(trx);
+  return rows;
+}
+
 /** See {@link ItemRepo.removeMany}. */
-export async function removeItems(db: Kysely<CatalogDb>, kind: ItemKind<any, any>, ids: number[]): Promise<number> {
+export async function removeItems(db: Kysely<CatalogDb>, dialect: DialectName, kind: ItemKind<any, any>, ids: number[]): Promise<number> {
   const unique = [...new Set(ids.map((id) => checkCount(id, 'ids')))];
   if (unique.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
@@ -146,7 +201,7 @@ export async function removeItems(db: Kysely<CatalogDb>, kind: ItemKind<any, any
       deleted.push(
         ...(await asItemDb(trx)
           .deleteFrom(kind.table)
-          .where('id', 'in', part)
+          .where(inValues(dialect, 'id', part))
           .returning(['dataset_id', 'project_id', 'size'])
           .execute()),
       );
@@ -172,33 +227,35 @@ async function applyRemovals(trx: Kysely<CatalogDb>, table: 'datasets' | 'projec
 }
 
 /** See {@link ItemRepo.updateLinks}. */
-export async function updateItemLinks<T extends ItemBase>(db: Kysely<CatalogDb>, kind: ItemKind<T, any>, updates: LinkUpdate[]): Promise<T[]> {
+export async function updateItemLinks<T extends ItemBase>(
+  db: Kysely<CatalogDb>,
+  dialect: DialectName,
+  kind: ItemKind<T, any>,
+  updates: LinkUpdate[],
+): Promise<T[]> {
   const links = new Map<number, string>();
   for (const u of updates) links.set(checkCount(u.id, 'id'), checkName(u.link, 'link'));
   const ids = [...links.keys()];
   if (ids.length === 0) return [];
   const rows = await db.transaction().execute(async (trx) => {
-    const idb = asItemDb(trx);
-    const found = new Set<number>();
-    for (const part of chunk(ids, IN_CHUNK)) {
-      const rows = await idb.selectFrom(kind.table).select('id').where('id', 'in', part).execute();
-      for (const r of rows) found.add(Number(r.id));
-    }
-    const missing = ids.filter((id) => !found.has(id));
-    if (missing.length > 0) throw new AppError('NotFound', `${kind.label}s not found: ${missing.join(', ')}`, { ids: missing });
     const now = nowIso();
     const out: Selectable<ItemTable>[] = [];
     for (const part of chunk(ids, LINK_UPDATE_CHUNK)) {
       const cases = part.map((id) => sql`when ${id} then ${links.get(id) ?? null}`);
       out.push(
-        ...(await idb
+        ...(await asItemDb(trx)
           .updateTable(kind.table)
           .set({ link: sql<string>`case id ${sql.join(cases, sql` `)} end`, bucket: null, storage_key: null, updated_at: now })
-          .where('id', 'in', part)
+          .where(inValues(dialect, 'id', part))
           .returningAll()
           .execute()),
       );
     }
+    // Checking after updating needs no extra query and no row locks; throwing
+    // here rolls every update back.
+    const updated = new Set(out.map((r) => Number(r.id)));
+    const missing = ids.filter((id) => !updated.has(id));
+    if (missing.length > 0) throw new AppError('NotFound', `${kind.label}s not found: ${missing.join(', ')}`, { ids: missing });
     return out;
   });
   const byId = new Map(rows.map((r) => [Number(r.id), r]));

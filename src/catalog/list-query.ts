@@ -6,6 +6,7 @@
 import { sql, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { AppError, invalidInput } from '../errors.ts';
 import type { DialectName } from './db-schema.ts';
+import { inValues } from './sql-util.ts';
 import type { FieldFilter, ListQuery, ListResult } from './types.ts';
 
 /** How a filterable column's values are checked and compared. */
@@ -25,7 +26,7 @@ export interface ListSpec {
   sortFields: Readonly<Record<string, string>>;
 }
 
-/** Most values one `in` filter may carry (both engines bind each as a parameter). */
+/** Most values one `in` filter may carry (SQLite binds each as a parameter). */
 const MAX_IN_VALUES = 10_000;
 
 // `any` here: these helpers serve queries over several tables, and they only
@@ -75,7 +76,7 @@ export function checkPaging(query: ListQuery): void {
 function paginate(qb: AnySelect, query: ListQuery, spec: ListSpec): AnySelect {
   const dir = query.sortOrder === 'desc' ? 'desc' : 'asc';
   const sortName = query.sort ?? 'id';
-  const column = spec.sortFields[sortName];
+  const column = own(spec.sortFields, sortName);
   if (column === undefined) throw invalidInput('sort', `cannot sort by "${sortName}"`);
   if (query.afterId !== undefined) {
     if (column !== 'id') throw invalidInput('sort', 'afterId pages walk ids: sort must be "id"');
@@ -91,7 +92,7 @@ function paginate(qb: AnySelect, query: ListQuery, spec: ListSpec): AnySelect {
 
 /** One wire filter as a SQL condition, after checking field, operator and value. */
 export function filterCondition(f: FieldFilter, spec: ListSpec, dialect: DialectName): RawBuilder<SqlBool> {
-  const field = typeof f.field === 'string' ? spec.filterFields[f.field] : undefined;
+  const field = typeof f.field === 'string' ? own(spec.filterFields, f.field) : undefined;
   if (field === undefined) {
     throw new AppError('InvalidInput', `cannot filter by "${String(f.field)}"`, { field: String(f.field) });
   }
@@ -107,7 +108,7 @@ export function filterCondition(f: FieldFilter, spec: ListSpec, dialect: Dialect
         ? sql<SqlBool>`(${col} <> ${scalar(f, field)} or ${col} is null)`
         : sql<SqlBool>`${col} <> ${scalar(f, field)}`;
     case 'in':
-      return inCondition(f, field);
+      return inCondition(f, field, dialect);
     case '<':
     case '<=':
     case '>':
@@ -120,13 +121,13 @@ export function filterCondition(f: FieldFilter, spec: ListSpec, dialect: Dialect
   }
 }
 
-function inCondition(f: FieldFilter, field: FieldSpec): RawBuilder<SqlBool> {
+function inCondition(f: FieldFilter, field: FieldSpec, dialect: DialectName): RawBuilder<SqlBool> {
   if (!Array.isArray(f.value)) throw badValue(f, 'an array');
   if (f.value.length > MAX_IN_VALUES) throw badValue(f, `at most ${MAX_IN_VALUES} values`);
   const col = sql.ref(field.column);
   const values = f.value.filter((v) => v !== null).map((v) => scalar({ ...f, value: v }, field));
   const withNull = values.length < f.value.length && (field.kind === 'nullableInt' || field.kind === 'nullableText');
-  const list = values.length > 0 ? sql<SqlBool>`${col} in (${sql.join(values)})` : sql<SqlBool>`1 = 0`;
+  const list = inValues(dialect, field.column, values);
   return withNull ? sql<SqlBool>`(${list} or ${col} is null)` : list;
 }
 
@@ -161,6 +162,11 @@ function scalar(f: FieldFilter, field: FieldSpec): number | string {
       return new Date(ms).toISOString();
     }
   }
+}
+
+/** An allow-list lookup that ignores inherited keys (`constructor`, `__proto__`...). */
+function own<V>(map: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
 function badValue(f: FieldFilter, expected: string): AppError {

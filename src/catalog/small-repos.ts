@@ -1,13 +1,13 @@
 /** The small repositories: content-addressed blobs, API keys, settings. */
 import type { Kysely } from 'kysely';
 import { invalidInput } from '../errors.ts';
-import type { CatalogDb } from './db-schema.ts';
+import type { CatalogDb, DialectName } from './db-schema.ts';
 import { nowIso, toApiKey, toApiKeyRecord, toBlob, toJson } from './rows.ts';
-import { checkCount, checkName, chunk, IN_CHUNK } from './sql-util.ts';
+import { checkCount, checkName, chunk, IN_CHUNK, inValues } from './sql-util.ts';
 import type { Catalog } from './types.ts';
 
 /** The `blobs` part of the catalog. */
-export function createBlobRepo(db: Kysely<CatalogDb>): Catalog['blobs'] {
+export function createBlobRepo(db: Kysely<CatalogDb>, dialect: DialectName): Catalog['blobs'] {
   return {
     async get(hash) {
       const row = await db.selectFrom('blobs').selectAll().where('hash', '=', hash).executeTakeFirst();
@@ -17,7 +17,7 @@ export function createBlobRepo(db: Kysely<CatalogDb>): Catalog['blobs'] {
     async existing(hashes) {
       const found: string[] = [];
       for (const part of chunk([...new Set(hashes)], IN_CHUNK)) {
-        const rows = await db.selectFrom('blobs').select('hash').where('hash', 'in', part).execute();
+        const rows = await db.selectFrom('blobs').select('hash').where(inValues(dialect, 'hash', part)).execute();
         found.push(...rows.map((r) => r.hash));
       }
       return found;

@@ -1,5 +1,7 @@
 /** Small helpers shared by the repositories. */
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { AppError, invalidInput } from '../errors.ts';
+import type { DialectName } from './db-schema.ts';
 
 /**
  * Values per `IN (...)` list. The SQLite bundled with Node binds up to 32,766
@@ -13,6 +15,18 @@ export const IN_CHUNK = 5_000;
  * 65,535 limits, so a batch of 1,000 items is one statement.
  */
 export const MAX_INSERT_PARAMS = 30_000;
+
+/**
+ * `column IN (values)`. On PostgreSQL the list is one array parameter
+ * (`= any($1)`, typed by the column): a thousand-value IN list costs ~20 ms
+ * just to parse and plan there. Callers chunk with {@link IN_CHUNK}.
+ */
+export function inValues(dialect: DialectName, column: string, values: readonly (string | number)[]): RawBuilder<SqlBool> {
+  if (values.length === 0) return sql<SqlBool>`1 = 0`;
+  return dialect === 'postgres'
+    ? sql<SqlBool>`${sql.ref(column)} = any(${[...values]})`
+    : sql<SqlBool>`${sql.ref(column)} in (${sql.join(values)})`;
+}
 
 /** Splits `items` into arrays of at most `size`. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -30,7 +30,7 @@ export async function sendObject(req: FastifyRequest, reply: FastifyReply, o: Se
     return reply.code(304).header('etag', info.etag).send();
   }
   if (req.method === 'HEAD' && info !== undefined) {
-    setHeaders(reply, o, info.etag, info.contentType, info.size, range === undefined);
+    setHeaders(reply, o, info.etag, info.contentType, range === undefined);
     return reply.header('content-length', info.size).send();
   }
   const got = await o.store.get(o.bucket, o.key, range === undefined ? {} : { range });
@@ -38,7 +38,7 @@ export async function sendObject(req: FastifyRequest, reply: FastifyReply, o: Se
     got.body.destroy();
     return reply.code(304).header('etag', got.info.etag).send();
   }
-  setHeaders(reply, o, got.info.etag, got.info.contentType, got.info.size, range === undefined);
+  setHeaders(reply, o, got.info.etag, got.info.contentType, range === undefined);
   got.body.on('error', (err) => req.log.warn({ err: String(err) }, 'object stream failed mid-reply'));
   if (range !== undefined) {
     reply.code(206)
@@ -50,7 +50,7 @@ export async function sendObject(req: FastifyRequest, reply: FastifyReply, o: Se
   return reply.send(got.body);
 }
 
-function setHeaders(reply: FastifyReply, o: SendOptions, etag: string, storedType: string | undefined, _size: number, full: boolean): void {
+function setHeaders(reply: FastifyReply, o: SendOptions, etag: string, storedType: string | undefined, full: boolean): void {
   reply.header('accept-ranges', 'bytes').header('etag', etag)
     .header('content-type', o.contentType ?? storedType ?? 'application/octet-stream')
     .header('cache-control', 'private, max-age=3600');

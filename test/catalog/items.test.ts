@@ -265,6 +265,7 @@ for (const backend of catalogBackends()) {
         assert.equal((await catalog.videos.list({ datasetId: dataset.id, limit: 5 })).total, 1);
         assert.deepEqual(await catalog.images.list({ datasetId: dataset.id, limit: 5 }), { total: 0, rows: [] });
         assert.deepEqual(await catalog.images.list({ projectId: project.id, limit: 5 }), { total: 0, rows: [] });
+        assert.deepEqual(await catalog.images.list({ datasetId: dataset.id, recursive: true, limit: 5 }), { total: 0, rows: [] });
         const linked = await catalog.videos.updateLinks([{ id: v!.id, link: 's3://b/clip.mp4' }]);
         assert.deepEqual(linked[0]?.fileMeta, fileMeta);
         assert.equal(await catalog.videos.removeMany([v!.id]), 1);

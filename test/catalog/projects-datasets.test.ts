@@ -112,6 +112,9 @@ for (const backend of catalogBackends()) {
         await rejectsWith(catalog.projects.list({ limit: 1, filters: [{ field: 'id', operator: 'in', value: 3 }] }), 'InvalidInput');
         await rejectsWith(catalog.projects.list({ limit: 1, filters: [{ field: 'id', operator: 'contains', value: '1' }] }), 'InvalidInput');
         await rejectsWith(catalog.projects.list({ limit: 1, filters: [{ field: 'createdAt', operator: '>', value: 'soon' }] }), 'InvalidInput');
+        // Inherited object keys are not allow-listed fields.
+        await rejectsWith(catalog.projects.list({ limit: 1, filters: [{ field: 'constructor', operator: '=', value: 1 }] }), 'InvalidInput');
+        await rejectsWith(catalog.projects.list({ limit: 1, sort: 'toString' }), 'InvalidInput');
         const sort = await rejectsWith(catalog.projects.list({ limit: 1, sort: 'readme' }), 'InvalidInput');
         assert.equal(sort.details?.field, 'sort');
         await rejectsWith(catalog.projects.list({ limit: 1, sort: 'name', afterId: 1 }), 'InvalidInput');
