@@ -95,6 +95,30 @@ async function measure(wrkPath: string, side: Side, scriptPath: string, c: Serve
   side.cpu.push(cpu);
 }
 
+/** Makes the noise JPEGs, uploads them; returns the files and their storage paths. */
+async function prepareCorpus(stowage: StowageInstance, c: ServeConfig): Promise<{ files: Buffer[]; paths: string[] }> {
+  const recipe = await tuneJpeg(c.jpegBytes);
+  const files = await makeJpegs(recipe, c.files);
+  const total = files.reduce((s, f) => s + f.length, 0);
+  say(`  ${c.files} noise JPEGs ${recipe.width}x${recipe.height} q${recipe.quality}, mean ${fmt(total / c.files / 1000, 1)} kB (${mib(total)})`);
+  const paths = await uploadCorpus(stowage, files);
+  say(`  Stowage VmHWM after the uploads: ${mib(stowage.peakRss() ?? 0)}`);
+  return { files, paths };
+}
+
+/** A warm-up per side, then `runs` rounds in which every side takes its turn (drift hits all sides alike). */
+async function runRounds(wrkPath: string, sides: Side[], scriptPath: string, c: ServeConfig): Promise<void> {
+  say(`  wrk -t${c.threads} -c${c.connections} -d${c.seconds}s, ${c.runs} interleaved runs per side (Stowage single process; nginx worker_processes 1)`);
+  for (const side of sides) await measure(wrkPath, side, scriptPath, c, 3, false);
+  for (let r = 0; r < c.runs; r++) {
+    for (const side of sides) await measure(wrkPath, side, scriptPath, c, c.seconds, true);
+  }
+}
+
+function sideOf(label: string, server: { baseUrl: string; pid: number }): Side {
+  return { label, url: server.baseUrl, pid: server.pid, results: [], cpu: [] };
+}
+
 async function runServe(): Promise<BenchOutcome> {
   const [nginxPath, wrkPath] = requireTools([NGINX, WRK]) as [string, string];
   const c = serveConfig();
@@ -105,30 +129,16 @@ async function runServe(): Promise<BenchOutcome> {
   let plain: PlainServer | undefined;
   try {
     stowage = await startStowage({ dataPath: join(dir, 'data'), ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
-    const recipe = await tuneJpeg(c.jpegBytes);
-    const files = await makeJpegs(recipe, c.files);
-    const total = files.reduce((s, f) => s + f.length, 0);
-    say(`  ${c.files} noise JPEGs ${recipe.width}x${recipe.height} q${recipe.quality}, mean ${fmt(total / c.files / 1000, 1)} kB (${mib(total)})`);
-    const paths = await uploadCorpus(stowage, files);
+    const { files, paths } = await prepareCorpus(stowage, c);
     const apiHeader = { 'x-api-key': stowage.apiKey };
     nginx = await startNginx(nginxPath, join(dir, 'nginx'), stowage.storageRoot, paths[0] ?? '/');
     if (c.plainNode) plain = await startPlainServer(stowage.storageRoot, stowage.apiKey);
-    const servers = [{ url: stowage.baseUrl, headers: apiHeader }, { url: nginx.baseUrl, headers: {} }];
-    if (plain !== undefined) servers.push({ url: plain.baseUrl, headers: apiHeader });
-    await verifySame(files, paths, servers, stowage.storageRoot);
+    const sides = [sideOf('stowage', stowage), sideOf('nginx', nginx), ...(plain === undefined ? [] : [sideOf('node:http', plain)])];
+    await verifySame(files, paths, sides.map((s) => ({ url: s.url, headers: s.label === 'nginx' ? {} : apiHeader })), stowage.storageRoot);
     const scriptPath = join(dir, 'paths.lua');
-    // nginx ignores the x-api-key header; sending it to both keeps the request bytes identical.
+    // nginx ignores the x-api-key header; sending it to every side keeps the request bytes identical.
     await writeWrkScript(scriptPath, paths, apiHeader);
-    say(`  wrk -t${c.threads} -c${c.connections} -d${c.seconds}s, ${c.runs} interleaved runs per side (Stowage single process; nginx worker_processes 1)`);
-    const sides: Side[] = [
-      { label: 'stowage', url: stowage.baseUrl, pid: stowage.pid, results: [], cpu: [] },
-      { label: 'nginx', url: nginx.baseUrl, pid: nginx.pid, results: [], cpu: [] },
-    ];
-    if (plain !== undefined) sides.push({ label: 'node:http', url: plain.baseUrl, pid: plain.pid, results: [], cpu: [] });
-    for (const side of sides) await measure(wrkPath, side, scriptPath, c, 3, false);
-    for (let r = 0; r < c.runs; r++) {
-      for (const side of sides) await measure(wrkPath, side, scriptPath, c, c.seconds, true);
-    }
+    await runRounds(wrkPath, sides, scriptPath, c);
     return outcome(sides, stowage.peakRss());
   } catch (err) {
     if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);

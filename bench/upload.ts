@@ -88,6 +88,35 @@ function sha256Ceiling(): number {
   return (512 * buf.length) / MB / ((performance.now() - started) / 1000);
 }
 
+interface RoundTrip {
+  up: Transfer;
+  down: Transfer;
+  /** The stored file on disk (the cp anchor copies it). */
+  storedPath: string;
+}
+
+/** Upload, add to a dataset, download; every step checked against the client's sha256. */
+async function roundTrip(stowage: StowageInstance, total: number): Promise<RoundTrip> {
+  const { datasetId } = await createDataset(stowage, `upload-bench-${Date.now()}`);
+  // The idle footprint, so the peak below can be read as start-up + what streaming adds.
+  const startRss = (statusKb(stowage.pid, 'VmRSS') ?? 0) * 1024;
+  say(`  server RSS after start-up: ${mib(startRss)} (VmHWM so far ${mib(stowage.peakRss() ?? 0)})`);
+  const png = await noisePng();
+  say(`  uploading ${mib(total)} (a ${png.length}-byte PNG + filler) as one chunked multipart part`);
+  const up = await uploadBig(stowage, stowage.pid, Math.max(0, total - png.length));
+  if (up.hash !== up.expected) throw new Error(`server hash ${up.hash} differs from the client's ${up.expected}`);
+  say(`  upload:   ${fmt(mbps(up), 1)} MB/s (${fmt(up.ms / 1000, 1)} s), server RSS while uploading ≤ ${mib(up.rss)}`);
+  const [info] = await addImages(stowage, datasetId, [{ title: 'big.png', hash: up.hash }]);
+  if (info === undefined) throw new Error('images.bulk.add returned nothing');
+  const storedPath = join(stowage.storageRoot, info.pathOriginal);
+  const stored = (await stat(storedPath)).size;
+  if (stored !== up.bytes) throw new Error(`stored file is ${stored} bytes, sent ${up.bytes}`);
+  const down = await downloadBig(stowage, stowage.pid, info.id);
+  if (down.hash !== up.expected || down.bytes !== up.bytes) throw new Error(`download: ${down.bytes} bytes, sha256 ${down.hash}; expected ${up.bytes}, ${up.expected}`);
+  say(`  download: ${fmt(mbps(down), 1)} MB/s (${fmt(down.ms / 1000, 1)} s), sha256 verified${down.header === up.expected ? ' (x-content-checksum-sha256 agrees)' : ''}, server RSS while downloading ≤ ${mib(down.rss)}`);
+  return { up, down, storedPath };
+}
+
 async function runUpload(): Promise<BenchOutcome> {
   const [cpPath] = requireTools([CP]) as [string];
   const total = envInt('BENCH_UPLOAD_BYTES', 5 * 2 ** 30);
@@ -98,27 +127,10 @@ async function runUpload(): Promise<BenchOutcome> {
   let stowage: StowageInstance | undefined;
   try {
     stowage = await startStowage({ dataPath: join(dir, 'data'), ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
-    const { datasetId } = await createDataset(stowage, `upload-bench-${Date.now()}`);
-    // The idle footprint, so the peak below can be read as start-up + what streaming adds.
-    const startRss = (statusKb(stowage.pid, 'VmRSS') ?? 0) * 1024;
-    say(`  server RSS after start-up: ${mib(startRss)} (VmHWM so far ${mib(stowage.peakRss() ?? 0)})`);
-    const png = await noisePng();
-    say(`  uploading ${mib(total)} (a ${png.length}-byte PNG + filler) as one chunked multipart part`);
-    const up = await uploadBig(stowage, stowage.pid, Math.max(0, total - png.length));
-    if (up.hash !== up.expected) throw new Error(`server hash ${up.hash} differs from the client's ${up.expected}`);
-    say(`  upload:   ${fmt(mbps(up), 1)} MB/s (${fmt(up.ms / 1000, 1)} s), server RSS while uploading ≤ ${mib(up.rss)}`);
-    const [info] = await addImages(stowage, datasetId, [{ title: 'big.png', hash: up.hash }]);
-    if (info === undefined) throw new Error('images.bulk.add returned nothing');
-    const storedPath = join(stowage.storageRoot, info.pathOriginal);
-    const stored = (await stat(storedPath)).size;
-    if (stored !== up.bytes) throw new Error(`stored file is ${stored} bytes, sent ${up.bytes}`);
-    const down = await downloadBig(stowage, stowage.pid, info.id);
-    if (down.hash !== up.expected || down.bytes !== up.bytes) throw new Error(`download: ${down.bytes} bytes, sha256 ${down.hash}; expected ${up.bytes}, ${up.expected}`);
-    say(`  download: ${fmt(mbps(down), 1)} MB/s (${fmt(down.ms / 1000, 1)} s), sha256 verified${down.header === up.expected ? ' (x-content-checksum-sha256 agrees)' : ''}, server RSS while downloading ≤ ${mib(down.rss)}`);
+    const { up, down, storedPath } = await roundTrip(stowage, total);
     const peak = stowage.peakRss() ?? Number.NaN;
-    const anchor = await cpAnchor(cpPath, storedPath, dir, stored);
-    const hashRate = sha256Ceiling();
-    return outcome(up, down, peak, anchor, hashRate);
+    const anchor = await cpAnchor(cpPath, storedPath, dir, up.bytes);
+    return outcome(up, down, peak, anchor, sha256Ceiling());
   } catch (err) {
     if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
     throw err;

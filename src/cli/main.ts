@@ -3,6 +3,7 @@ import { STOWAGE_VERSION } from '../version.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerServe } from './serve.ts';
 import { registerTokenCommands } from './token-commands.ts';
+import { registerStorageCommands } from './storage-commands.ts';
 import { CliError } from './cli-error.ts';
 
 /** Builds the `stowage` command line. */
@@ -15,6 +16,7 @@ export function buildCli(): Command {
   registerServe(program);
   registerConfigCommands(program);
   registerTokenCommands(program);
+  registerStorageCommands(program);
   return program;
 }
 

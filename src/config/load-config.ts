@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { readEnvFile, type EnvFile } from './env-file.ts';
+import { providerProblems } from './provider-rules.ts';
 import { SECRET_SETTINGS, SETTING_NAMES, settingsSchema, type Settings } from './schema.ts';
 
 /** Settings resolved into the shape the service uses. */
@@ -74,6 +75,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(`${name}=${showValue(name, raw[name])}: ${issue.message}`);
     }
   }
+  if (parsed.success) problems.push(...providerProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return resolveConfig(parsed.data, cwd, file);
 }

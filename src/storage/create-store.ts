@@ -1,17 +1,55 @@
-import { join } from 'node:path';
 import type { Config } from '../config/load-config.ts';
+import { accessFailures, accessOk, checkBucketAccess, type BucketAccess } from './access-check.ts';
 import { StorageError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
-import { createLocalStore } from './providers/local/index.ts';
+import { buildProviderStore, describeProviderEndpoint } from './provider-factory.ts';
+import { withRetries, type RetryOptions } from './retrying-store.ts';
 
-/** The primary store chosen by `STORAGE_PROVIDER`, with both buckets present. */
-export async function createPrimaryStore(config: Config): Promise<ObjectStore> {
-  const { provider } = config.storage;
-  if (provider !== 'http') {
-    throw new StorageError('ConfigInvalid', `STORAGE_PROVIDER=${provider} is not supported by this build yet; use http (local disk)`, { provider });
+/** What to tell the operator to fix when a bucket check fails, per provider. */
+const FIX_HINTS: Record<Config['storage']['provider'], string> = {
+  http: 'check that DATA_PATH/storage is writable by this user',
+  minio: 'check STORAGE_ENDPOINT and the permissions of STORAGE_ACCESS_KEY (or STORAGE_IAM_ROLE) on this bucket ' +
+    '(s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject, s3:ListBucketMultipartUploads, s3:AbortMultipartUpload)',
+  azure: 'check STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY; a SAS token needs read, add, create, write, delete and list permissions',
+  google: 'check STORAGE_CREDENTIALS_PATH: the service account needs roles/storage.objectAdmin on this bucket',
+};
+
+/** The provider store with the retry layer, without checks. */
+export function openPrimaryStore(config: Config, retry: RetryOptions = {}): ObjectStore {
+  const raw = buildProviderStore(config);
+  return config.storage.provider === 'http' ? raw : withRetries(raw, retry);
+}
+
+/** Runs the access checks on both buckets (creating them first when allowed). */
+export async function checkPrimaryBuckets(config: Config, store: ObjectStore): Promise<BucketAccess[]> {
+  const { publicBucket, privateBucket, createBuckets, provider } = config.storage;
+  const out: BucketAccess[] = [];
+  for (const bucket of [publicBucket, privateBucket]) {
+    if (createBuckets || provider === 'http') await store.ensureBucket(bucket);
+    out.push(await checkBucketAccess(store, bucket, { multipart: provider === 'minio' }));
   }
-  const store = createLocalStore({ root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage') });
-  await store.ensureBucket(config.storage.publicBucket);
-  await store.ensureBucket(config.storage.privateBucket);
-  return store;
+  return out;
+}
+
+/**
+ * The primary store chosen by `STORAGE_PROVIDER`, checked: both buckets must
+ * be readable, writable, listable (and multipart-capable on S3), or the start
+ * fails naming the bucket, the operation and the settings to fix.
+ */
+export async function createPrimaryStore(config: Config): Promise<ObjectStore> {
+  const store = openPrimaryStore(config);
+  try {
+    const checks = await checkPrimaryBuckets(config, store);
+    const failures = checks.filter((c) => !accessOk(c)).flatMap(accessFailures);
+    if (failures.length > 0) {
+      const where = `${config.storage.provider} at ${describeProviderEndpoint(config)}`;
+      throw new StorageError('ConfigInvalid', `storage (${where}) is not usable:\n  ${failures.join('\n  ')}\n  fix: ${FIX_HINTS[config.storage.provider]}`, {
+        provider: config.storage.provider,
+      });
+    }
+    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }

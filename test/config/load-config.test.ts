@@ -81,3 +81,19 @@ describe('size and duration units', () => {
     assert.equal(parseDuration('soon'), undefined);
   });
 });
+
+describe('cloud provider settings', () => {
+  const base = { envFile: '/nonexistent/.env' };
+  it('names the settings each provider needs', () => {
+    assert.throws(() => loadConfig({ env: { STORAGE_PROVIDER: 'minio' }, ...base }),
+      /STORAGE_ENDPOINT is required when STORAGE_PROVIDER=minio[\s\S]*STORAGE_ACCESS_KEY and STORAGE_SECRET_KEY \(or STORAGE_IAM_ROLE\)/);
+    assert.throws(() => loadConfig({ env: { STORAGE_PROVIDER: 'azure', STORAGE_ENDPOINT: 'http://x' }, ...base }), /STORAGE_ACCESS_KEY is required when STORAGE_PROVIDER=azure/);
+    assert.throws(() => loadConfig({ env: { STORAGE_PROVIDER: 'google' }, ...base }), /STORAGE_CREDENTIALS_PATH is required/);
+    assert.throws(() => loadConfig({ env: { STORAGE_PROVIDER: 'google', STORAGE_CREDENTIALS_PATH: '/x.json', STORAGE_IAM_ROLE: 'r' }, ...base }), /only supported for AWS S3/);
+  });
+
+  it('accepts an IAM role instead of keys for S3', () => {
+    const c = loadConfig({ env: { STORAGE_PROVIDER: 'minio', STORAGE_ENDPOINT: 's3.amazonaws.com', STORAGE_IAM_ROLE: 'stowage-role' }, ...base });
+    assert.equal(c.storage.iamRole, 'stowage-role');
+  });
+});
