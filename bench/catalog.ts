@@ -185,6 +185,7 @@ async function dropSchema(url: string, schema: string): Promise<void> {
 interface BackendResult {
   /** `sqlite`, `postgres`, or `postgres+analyze` (measured again after ANALYZE). */
   backend: string;
+  rows: number;
   insertSeconds: number;
   modes: ModeResult[];
 }
@@ -223,16 +224,13 @@ async function runBackend(backend: Backend, c: CatalogConfig): Promise<BackendRe
     say(`  [${backend}] ${backend === 'sqlite' ? url : `schema ${schema}`}`);
     const { datasetId } = await createDataset(stowage, `catalog-bench-${backend}`);
     const insertSeconds = await insertRows(url, datasetId, c.rows);
+    say(`  [${backend}] inserted ${c.rows.toLocaleString('en-US')} rows in ${fmt(insertSeconds, 1)} s (${fmt(c.rows / insertSeconds, 0)} rows/s)`);
     const modes = await measureModes(stowage, datasetId, c);
-    printModes(backend, insertSeconds, c.rows, modes);
+    printModes(backend, modes);
     say(`  [${backend}] server peak RSS so far ${mib(stowage.peakRss() ?? 0)}`);
-    const results: BackendResult[] = [{ backend, insertSeconds, modes }];
+    const results: BackendResult[] = [{ backend, rows: c.rows, insertSeconds, modes }];
     if (backend === 'postgres' && c.pgAnalyze) {
-      const seconds = await analyzeSchema(c.pgUrl, schema);
-      say(`  [postgres] ANALYZE took ${fmt(seconds, 1)} s`);
-      const analyzed = await measureModes(stowage, datasetId, c);
-      printModes('postgres+analyze', insertSeconds, c.rows, analyzed);
-      results.push({ backend: 'postgres+analyze', insertSeconds, modes: analyzed });
+      results.push({ backend: 'postgres+analyze', rows: c.rows, insertSeconds, modes: await measureAfterAnalyze(stowage, datasetId, schema, c) });
     }
     return results;
   } catch (err) {
@@ -246,9 +244,17 @@ async function runBackend(backend: Backend, c: CatalogConfig): Promise<BackendRe
   }
 }
 
-function printModes(backend: string, insertSeconds: number, rows: number, modes: ModeResult[]): void {
+/** The same measurements after ANALYZE, so stale planner statistics can be told apart from Stowage's own cost. */
+async function measureAfterAnalyze(api: ApiTarget, datasetId: number, schema: string, c: CatalogConfig): Promise<ModeResult[]> {
+  const seconds = await analyzeSchema(c.pgUrl, schema);
+  say(`  [postgres] ANALYZE took ${fmt(seconds, 1)} s`);
+  const modes = await measureModes(api, datasetId, c);
+  printModes('postgres+analyze', modes);
+  return modes;
+}
+
+function printModes(backend: string, modes: ModeResult[]): void {
   const anchor = modes[0]?.summary.p50 ?? Number.NaN;
-  say(`  [${backend}] inserted ${rows.toLocaleString('en-US')} rows in ${fmt(insertSeconds, 1)} s (${fmt(rows / insertSeconds, 0)} rows/s)`);
   for (const m of modes) {
     const s = m.summary;
     say(`  [${backend}] ${m.mode.padEnd(40)} n=${String(s.count).padStart(3)}  p50 ${fmt(s.p50, 2).padStart(7)} ms  p95 ${fmt(s.p95, 2).padStart(7)} ms  max ${fmt(s.max, 1).padStart(6)} ms  ${(s.p50 / anchor).toFixed(1)}x anchor${m.note === undefined ? '' : `  (${m.note})`}`);
@@ -262,6 +268,7 @@ function outcome(results: BackendResult[]): BenchOutcome {
   for (const r of results) {
     const [anchor, ...lists] = r.modes;
     const a = anchor?.summary.p50 ?? Number.NaN;
+    if (r.backend !== 'postgres+analyze') figures.push(`${r.backend}: insert ${fmt(r.rows / r.insertSeconds, 0)} rows/s through catalog.images.addMany (batches of ${INSERT_BATCH})`);
     figures.push(`${r.backend}: ${lists.map((m) => `${m.mode} p50 ${fmt(m.summary.p50, 1)} / p95 ${fmt(m.summary.p95, 1)} ms`).join('; ')}; version p50 ${fmt(a, 2)} ms`);
     ratios.push(`${r.backend}: ${lists.map((m) => `${m.mode.replace('images.list ', '')} ${(m.summary.p50 / a).toFixed(1)}x`).join(', ')} (p50 / instance.version p50)`);
     for (const m of lists) targets.push(target(`${r.backend} ${m.mode} p50 < ${TARGET_P50_MS} ms`, m.summary.p50 < TARGET_P50_MS, `${fmt(m.summary.p50, 1)} ms`));
