@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { HotObjectCache } from './cache/hot-objects.ts';
 import { createCatalog } from './catalog/create-catalog.ts';
 import type { Config } from './config/load-config.ts';
 import { LinkRegistry } from './links/registry.ts';
@@ -38,6 +39,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
         tmpDir: join(config.dataPath, 'tmp', 'uploads'), maxBytes: config.limits.uploadBytes,
       }),
       items: new ItemService(catalog, store, links),
+      hot: new HotObjectCache(config.cache.memoryBytes),
     };
     const server = await buildServer(services);
     return {

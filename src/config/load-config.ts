@@ -25,7 +25,10 @@ export interface Config {
     credentialsPath: string | undefined;
     createBuckets: boolean;
   };
-  cache: Record<'previews' | 'storage' | 'imageConverter', { sizeBytes: number; expiresMs: number }>;
+  cache: Record<'previews' | 'storage' | 'imageConverter', { sizeBytes: number; expiresMs: number }> & {
+    /** Budget of the in-memory cache of small immutable originals. */
+    memoryBytes: number;
+  };
   catalogUrl: string;
   adminToken: string | undefined;
   remoteLinksPath: string;
@@ -123,6 +126,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
       previews: { sizeBytes: s.CACHE_PREVIEWS_SIZE, expiresMs: s.CACHE_PREVIEWS_EXPIRES },
       storage: { sizeBytes: s.CACHE_STORAGE_SIZE, expiresMs: s.CACHE_STORAGE_EXPIRES },
       imageConverter: { sizeBytes: s.CACHE_IMAGE_CONVERTER_SIZE, expiresMs: s.CACHE_IMAGE_CONVERTER_EXPIRES },
+      memoryBytes: s.CACHE_MEMORY_SIZE,
     },
     catalogUrl: s.CATALOG_URL ?? `sqlite:${join(dataPath, 'catalog.sqlite')}`,
     adminToken: s.STOWAGE_ADMIN_TOKEN,

@@ -75,6 +75,8 @@ export const settingsSchema = z.object({
   CACHE_IMAGE_CONVERTER_SIZE: size('10g'),
   /** Lifetime of cached conversions. Default `7d`. */
   CACHE_IMAGE_CONVERTER_EXPIRES: duration('7d'),
+  /** In-memory cache of small immutable originals (hot images). Default `128m`; `0` disables it. */
+  CACHE_MEMORY_SIZE: size('128m'),
   /** Catalog: `sqlite:<file>` or `postgres://…`. Default `sqlite:<DATA_PATH>/catalog.sqlite`. */
   CATALOG_URL: optionalText.pipe(z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite:<file> or postgres://user@host:port/db').optional()),
   /** Admin API key; when unset, the first start generates one into `DATA_PATH/admin.token`. */

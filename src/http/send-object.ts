@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
-import { parseRange } from './range.ts';
+import type { Readable } from 'node:stream';
+import type { HotEntry, HotObjectCache } from '../cache/hot-objects.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { parseRange, type ResolvedRange } from './range.ts';
 
 /** How to send one stored object. */
 export interface SendOptions {
@@ -16,54 +17,85 @@ export interface SendOptions {
   filename?: string | undefined;
   /** Honour If-None-Match with 304. */
   conditional?: boolean;
+  /** Small immutable objects are served from (and kept in) memory. */
+  hot?: HotObjectCache | undefined;
 }
 
 /**
- * Streams an object with `Accept-Ranges`, `ETag`, single-range 206 replies and
- * optional `x-content-checksum-sha256`. The body is never buffered.
+ * Sends an object with `Accept-Ranges`, `ETag`, single-range 206 replies and
+ * optional `x-content-checksum-sha256`. Bodies stream from the store; only
+ * small immutable objects (see {@link HotObjectCache}) are held in memory.
  */
 export async function sendObject(req: FastifyRequest, reply: FastifyReply, o: SendOptions): Promise<FastifyReply> {
+  const hit = o.hot?.get(o.bucket, o.key);
+  if (hit !== undefined) return sendEntry(req, reply, o, hit);
   const rangeHeader = req.headers.range;
   const info = rangeHeader === undefined && req.method !== 'HEAD' ? undefined : await o.store.head(o.bucket, o.key);
-  const range = info === undefined ? undefined : parseRange(rangeHeader, info.size);
-  if (o.conditional === true && info !== undefined && req.headers['if-none-match'] === info.etag) {
-    return reply.code(304).header('etag', info.etag).send();
+  if (info !== undefined) {
+    const range = parseRange(rangeHeader, info.size);
+    if (notModified(req, reply, o, info.etag)) return reply.send();
+    if (req.method === 'HEAD') return head(reply, o, info, range);
+    const got = await o.store.get(o.bucket, o.key, range === undefined ? {} : { range });
+    return streamBody(req, reply, o, got.info, got.body, range);
   }
-  if (req.method === 'HEAD' && info !== undefined) {
-    setHeaders(reply, o, info.etag, info.contentType, range === undefined);
-    return reply.header('content-length', info.size).send();
-  }
-  const got = await o.store.get(o.bucket, o.key, range === undefined ? {} : { range });
-  if (o.conditional === true && req.headers['if-none-match'] === got.info.etag) {
+  const got = await o.store.get(o.bucket, o.key);
+  if (notModified(req, reply, o, got.info.etag)) {
     got.body.destroy();
-    return reply.code(304).header('etag', got.info.etag).send();
+    return reply.send();
   }
-  setHeaders(reply, o, got.info.etag, got.info.contentType, range === undefined);
-  got.body.on('error', (err) => req.log.warn({ err: String(err) }, 'object stream failed mid-reply'));
-  if (range !== undefined) {
-    reply.code(206)
-      .header('content-range', `bytes ${range.start}-${range.end}/${got.info.size}`)
-      .header('content-length', range.end - range.start + 1);
-  } else {
-    reply.header('content-length', got.info.size);
+  if (o.hot?.accepts(o.key, got.info.size) === true) {
+    const entry = { info: got.info, bytes: await collect(got.body) };
+    o.hot.set(o.bucket, o.key, entry);
+    return sendEntry(req, reply, o, entry);
   }
-  return reply.send(got.body);
+  return streamBody(req, reply, o, got.info, got.body, undefined);
 }
 
-function setHeaders(reply: FastifyReply, o: SendOptions, etag: string, storedType: string | undefined, full: boolean): void {
-  reply.header('accept-ranges', 'bytes').header('etag', etag)
-    .header('content-type', o.contentType ?? storedType ?? 'application/octet-stream')
+function notModified(req: FastifyRequest, reply: FastifyReply, o: SendOptions, etag: string): boolean {
+  if (o.conditional !== true || req.headers['if-none-match'] !== etag) return false;
+  reply.code(304).header('etag', etag);
+  return true;
+}
+
+function head(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range: ResolvedRange | undefined): FastifyReply {
+  setHeaders(reply, o, info, range);
+  return reply.send();
+}
+
+function streamBody(
+  req: FastifyRequest, reply: FastifyReply, o: SendOptions, info: ObjectInfo, body: Readable, range: ResolvedRange | undefined,
+): FastifyReply {
+  setHeaders(reply, o, info, range);
+  body.on('error', (err) => req.log.warn({ err: String(err) }, 'object stream failed mid-reply'));
+  return reply.send(body);
+}
+
+function sendEntry(req: FastifyRequest, reply: FastifyReply, o: SendOptions, e: HotEntry): FastifyReply {
+  if (notModified(req, reply, o, e.info.etag)) return reply.send();
+  const range = parseRange(req.headers.range, e.info.size);
+  setHeaders(reply, o, e.info, range);
+  if (req.method === 'HEAD') return reply.send();
+  return reply.send(range === undefined ? e.bytes : e.bytes.subarray(range.start, range.end + 1));
+}
+
+function setHeaders(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range: ResolvedRange | undefined): void {
+  reply.header('accept-ranges', 'bytes').header('etag', info.etag)
+    .header('content-type', o.contentType ?? info.contentType ?? 'application/octet-stream')
     .header('cache-control', 'private, max-age=3600');
-  if (full && o.checksum) reply.header('x-content-checksum-sha256', o.checksum);
+  if (range === undefined) {
+    reply.header('content-length', info.size);
+    if (o.checksum) reply.header('x-content-checksum-sha256', o.checksum);
+  } else {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
+      .header('content-length', range.end - range.start + 1);
+  }
   if (o.filename !== undefined) {
     reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(o.filename)}`);
   }
 }
 
-/** Throws unless the entity has bytes we can read. */
-export function requireStored<T extends { bucket: string | null; storageKey: string | null; id: number }>(item: T): { bucket: string; key: string } {
-  if (item.bucket === null || item.storageKey === null) {
-    throw new AppError('NotFound', `item ${item.id} has no stored bytes`, { id: item.id });
-  }
-  return { bucket: item.bucket, key: item.storageKey };
+async function collect(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

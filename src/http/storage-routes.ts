@@ -15,7 +15,7 @@ export function registerStorageRoutes(app: FastifyInstance, services: Services):
     await requirePrincipal(req, services, { allowSigned: true });
     const key = req.params['*'];
     if (key === '') throw new AppError('NotFound', 'no key in path', { bucket });
-    return sendObject(req, reply, { store: services.store, bucket, key, conditional: true });
+    return sendObject(req, reply, { store: services.store, bucket, key, conditional: true, hot: services.hot });
   };
   for (const bucket of buckets) {
     app.route({ method: ['GET', 'HEAD'], url: `/${bucket}/*`, handler: handlerFor(bucket) });

@@ -1,7 +1,11 @@
 import type { Dataset, Image, ItemBase, Project, Video } from '../catalog/types.ts';
 
+const URL_SAFE = /^[A-Za-z0-9._~\/-]*$/;
+
 /** URL path of a stored object: `/<bucket>/<key>` with each segment escaped. */
 export function storagePath(bucket: string, key: string): string {
+  // Our own keys are URL-safe; encoding them segment by segment costs a list of 1,000 noticeably.
+  if (URL_SAFE.test(key)) return `/${bucket}/${key}`;
   return `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 

@@ -4,6 +4,9 @@
  */
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
+
+// Stowage only reads headers: libvips' operation cache would hold memory for nothing.
+sharp.cache(false);
 import { AppError } from '../errors.ts';
 import { readHead, sniffMime } from './sniff.ts';
 

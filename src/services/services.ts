@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { HotObjectCache } from '../cache/hot-objects.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { Config } from '../config/load-config.ts';
 import type { LinkRegistry } from '../links/registry.ts';
@@ -19,4 +20,6 @@ export interface Services {
   signer: UrlSigner;
   ingest: Ingestor;
   items: ItemService;
+  /** Small immutable originals kept in memory. */
+  hot: HotObjectCache;
 }

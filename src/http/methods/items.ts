@@ -84,7 +84,9 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
     handle: async ({ input, services, req, reply }) => {
       const item = await getItem(services, kind, input.id);
       const at = services.items.locate(item);
-      return sendObject(req, reply, { ...at, checksum: item.hash, contentType: item.mime, filename: item.name });
+      // Only our own store's content-addressed keys may be kept in memory.
+      const hot = at.store === services.store ? services.hot : undefined;
+      return sendObject(req, reply, { ...at, checksum: item.hash, contentType: item.mime, filename: item.name, hot });
     },
   });
   const updateLinks = defineMethod({
