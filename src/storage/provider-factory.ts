@@ -1,20 +1,51 @@
+import { join } from 'node:path';
 import type { Config } from '../config/load-config.ts';
 import type { ObjectStore } from './object-store.ts';
+import { createAzureStore, describeAzureEndpoint } from './providers/azure/index.ts';
+import { createGcsStore, describeGcsEndpoint } from './providers/gcs/index.ts';
 import { createLocalStore } from './providers/local/index.ts';
-import { join } from 'node:path';
+import { createS3Store, describeS3Endpoint } from './providers/s3/index.ts';
 
-/** Builds the raw store for `STORAGE_PROVIDER` from the settings. */
+type StorageSettings = Config['storage'];
+
+function s3Options(s: StorageSettings) {
+  return { endpoint: s.endpoint, port: s.port, accessKey: s.accessKey, secretKey: s.secretKey, region: s.region, iamRole: s.iamRole };
+}
+
+function azureOptions(s: StorageSettings) {
+  return { endpoint: s.endpoint ?? '', accountName: s.accessKey ?? '', secret: s.secretKey ?? '' };
+}
+
+function gcsOptions(s: StorageSettings) {
+  return { credentialsPath: s.credentialsPath, endpoint: s.endpoint };
+}
+
+/** Builds the raw store for `STORAGE_PROVIDER` from the settings (validated by `loadConfig`). */
 export function buildProviderStore(config: Config): ObjectStore {
   const s = config.storage;
   switch (s.provider) {
     case 'http':
       return createLocalStore({ root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage') });
-    default:
-      throw new Error(`STORAGE_PROVIDER=${s.provider} is not wired yet`);
+    case 'minio':
+      return createS3Store(s3Options(s));
+    case 'azure':
+      return createAzureStore(azureOptions(s));
+    case 'google':
+      return createGcsStore(gcsOptions(s));
   }
 }
 
 /** Where the primary store is, for messages (never with secrets). */
 export function describeProviderEndpoint(config: Config): string {
-  return config.storage.provider === 'http' ? config.storagePath : (config.storage.endpoint ?? '(default endpoint)');
+  const s = config.storage;
+  switch (s.provider) {
+    case 'http':
+      return config.storagePath;
+    case 'minio':
+      return describeS3Endpoint(s3Options(s));
+    case 'azure':
+      return describeAzureEndpoint(azureOptions(s));
+    case 'google':
+      return describeGcsEndpoint(gcsOptions(s));
+  }
 }

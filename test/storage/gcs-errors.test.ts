@@ -129,6 +129,37 @@ describe('gcs error mapping (SDK against a loopback API)', () => {
   });
 });
 
+describe('gcs reads of a replaced object', () => {
+  it('pins the download to the generation described, and reads again when it was replaced meanwhile', async () => {
+    let generation = 7;
+    const stub = await startGcsStub((req, _body, res, endpoint) => {
+      const url = new URL(req.url ?? '/', endpoint);
+      const route = routeOf(req.method ?? '', url);
+      if (route === 'bucket') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: B }));
+      if (route === 'metadata') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...OBJECT, generation: String(generation) }));
+      // The first download races with an overwrite: generation 7 is gone, 8 is current.
+      if (url.searchParams.get('generation') === '7') {
+        generation = 8;
+        return gcsAnswer(res, 404, 'No such object: errors-bucket/k.txt');
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
+    });
+    const store = createGcsStore({ endpoint: stub.endpoint });
+    try {
+      const { info, body } = await store.get(B, 'k.txt');
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      assert.equal(Buffer.concat(chunks).toString(), 'hello');
+      const media = stub.requests.filter((r) => r.url.includes('alt=media')).map((r) => new URL(r.url, stub.endpoint).searchParams.get('generation'));
+      assert.deepEqual(media, ['7', '8']);
+      assert.equal(info.size, 5);
+    } finally {
+      await store.close();
+      await stub.close();
+    }
+  });
+});
+
 describe('gcs unreachable endpoint', () => {
   it('a refused connection is Unavailable, naming the endpoint', async () => {
     const port = await new Promise<number>((resolve) => {

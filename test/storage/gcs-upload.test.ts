@@ -155,6 +155,15 @@ describe('gcs uploads (resumable protocol)', () => {
     assert.equal(new URL(plain?.url ?? '', stub.endpoint).searchParams.get('ifGenerationMatch'), null);
     assert.equal(plain?.headers['x-upload-content-type'], 'text/plain; charset=utf-8');
     assert.equal(fake.objects.get('a/new.png')?.data.toString(), 'png bytes');
+    // One streaming request each: the exact range when the size is known, open-ended otherwise.
+    assert.deepEqual(stub.requests.filter(isSessionPut).map((r) => r.headers['content-range']), ['bytes 0-8/9', 'bytes 0-*/*']);
+  });
+
+  it('uploads an empty object of declared size 0', async () => {
+    const info = await store.put(B, 'empty.bin', Readable.from([]), { size: 0 });
+    assert.equal(info.size, 0);
+    assert.equal(stub.requests.find(isSessionPut)?.headers['content-range'], 'bytes */0');
+    assert.equal(fake.objects.get('empty.bin')?.data.length, 0);
   });
 
   it('maps a 412 at finalisation (the object appeared meanwhile) to PreconditionFailed', async () => {

@@ -151,11 +151,17 @@ function alive(pid: number): boolean {
   }
 }
 
+async function waitGone(pids: readonly number[], tries: number): Promise<void> {
+  for (let i = 0; i < tries && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 async function stopCluster(cluster: string, dir: string): Promise<void> {
   const pids = pidsOf(cluster);
   await run(join(PEERS_DIR, 'ceph-rgw-down.sh'), [cluster], { timeout: 30_000 }).catch(() => undefined);
-  // The OSD takes a few seconds to shut down; leave nothing running behind the test.
-  for (let i = 0; i < 150 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  // The OSD takes seconds to shut down gracefully; its memstore holds nothing worth keeping.
+  await waitGone(pids, 20);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  await waitGone(pids, 50);
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -90,14 +90,11 @@ class GcsObjectStore implements GcsStore {
     return guard(ctx, async () => {
       checkKey(key);
       throwIfAborted(options.signal, ctx);
-      const meta = await this.#metadata(bucket, key);
-      const info = objectInfo(bucket, key, meta, ctx);
-      const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, ctx);
-      // Pinned to the generation described by `info`, so a concurrent overwrite cannot mix the two.
-      const file = this.#storage.bucket(bucket).file(key, meta.generation === undefined ? {} : { generation: meta.generation });
-      const body = await download(file, range, ctx);
-      if (options.signal !== undefined) addAbortSignal(options.signal, body);
-      return range === undefined ? { info, body } : { info, body, range };
+      // Undefined: the generation was replaced between metadata and download; read the new one.
+      const result = (await this.#open(bucket, key, options, ctx)) ?? (await this.#open(bucket, key, options, ctx));
+      if (result === undefined) throw gcsError('NotFound', `${bucket}/${key}: not found`, ctx);
+      if (options.signal !== undefined) addAbortSignal(options.signal, result.body);
+      return result;
     });
   }
 
@@ -218,6 +215,24 @@ class GcsObjectStore implements GcsStore {
 
   #ctx(bucket: string, key?: string, write = false): GcsErrorContext {
     return { bucket, key, endpoint: this.endpoint, write };
+  }
+
+  /**
+   * Metadata, then the bytes of exactly the generation it describes (so the two
+   * always match); undefined when that generation is gone by the download.
+   */
+  async #open(bucket: string, key: string, options: GetOptions, ctx: GcsErrorContext): Promise<GetResult | undefined> {
+    const meta = await this.#metadata(bucket, key);
+    const info = objectInfo(bucket, key, meta, ctx);
+    const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, ctx);
+    const file = this.#storage.bucket(bucket).file(key, meta.generation === undefined ? {} : { generation: meta.generation });
+    try {
+      const body = await download(file, range, ctx);
+      return range === undefined ? { info, body } : { info, body, range };
+    } catch (err) {
+      if (isStorageError(err, 'NotFound') && meta.generation !== undefined) return undefined;
+      throw err;
+    }
   }
 
   async #metadata(bucket: string, key: string): Promise<GcsObjectMetadata> {

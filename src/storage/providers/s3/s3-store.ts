@@ -12,6 +12,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type {
@@ -229,7 +230,7 @@ class S3ObjectStore implements S3Store {
     try {
       await this.client.send(new CreateBucketCommand({
         Bucket: bucket,
-        ...(location === undefined ? {} : { CreateBucketConfiguration: { LocationConstraint: location as 'eu-west-1' } }),
+        ...(location === undefined ? {} : { CreateBucketConfiguration: { LocationConstraint: location as BucketLocationConstraint } }),
       }));
     } catch (err) {
       const code = serviceCode(err);
