@@ -149,12 +149,15 @@ export function checkNumbers(options: GcsStoreOptions): void {
  */
 export function createStorageClient(endpoint: string, options: GcsStoreOptions, account: ServiceAccount | undefined): Storage {
   const projectId = options.projectId ?? account?.projectId;
+  // Google's convention: with STORAGE_EMULATOR_HOST set, clients talk to an emulator
+  // and do not authenticate (the file was still read and validated).
+  const authenticate = account !== undefined && process.env['STORAGE_EMULATOR_HOST'] === undefined;
   const settings: StorageOptions = {
     apiEndpoint: endpoint,
     retryOptions: { autoRetry: false, maxRetries: 0 },
     ...(projectId === undefined ? {} : { projectId }),
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    ...(account === undefined ? {} : {
+    ...(!authenticate ? {} : {
       credentials: { client_email: account.clientEmail, private_key: account.privateKey },
       useAuthWithCustomEndpoint: endpoint !== DEFAULT_GCS_ENDPOINT,
     }),

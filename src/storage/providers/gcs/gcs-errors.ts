@@ -99,7 +99,7 @@ function safeCause(failure: GcsFailure, err: unknown): Error {
 }
 
 function isBucketMissing(f: GcsFailure): boolean {
-  return f.status === 404 && /bucket does not exist|no such bucket|bucket.*not found/iu.test(f.message);
+  return f.status === 404 && /bucket does not exist|no ?such ?bucket/iu.test(f.message);
 }
 
 /** Kind and message for a failure, or undefined when nothing specific applies. */

@@ -12,7 +12,7 @@
  * emulator) gets the parts streamed through us into one upload instead.
  */
 import { Readable } from 'node:stream';
-import type { Bucket } from '@google-cloud/storage';
+import type { Bucket, File } from '@google-cloud/storage';
 import type { MultipartUpload, ObjectInfo, PartInfo } from '../../object-store.ts';
 import { isStorageError } from '../../errors.ts';
 import { gcsError, guard, type GcsErrorContext } from './gcs-errors.ts';
@@ -36,7 +36,7 @@ export interface MultipartHost {
   /** Uploads an object of this bucket (no precondition unless given). */
   upload(key: string, body: Readable, size: number, contentType: string, ifGenerationMatch?: number): Promise<GcsObjectMetadata>;
   /** Whether the server is known to lack compose (shared by the store's uploads). */
-  composeUnsupported: boolean;
+  readonly compose: { unsupported: boolean };
   /** Called once the upload is completed or aborted. */
   done(): void;
 }
@@ -69,15 +69,22 @@ export function groupsOf<T>(items: readonly T[], size: number): T[][] {
   return groups;
 }
 
-/** Deletes every object under `prefix` (the parts and intermediates of one upload). */
-export async function deleteUnder(bucket: Bucket, prefix: string): Promise<void> {
+/** The objects under `prefix`, a page at a time. */
+async function* pagesUnder(bucket: Bucket, prefix: string): AsyncGenerator<File[]> {
   let pageToken: string | undefined;
   do {
     const query = { prefix, autoPaginate: false, maxResults: 1000, ...(pageToken === undefined ? {} : { pageToken }) };
     const [files, next] = await bucket.getFiles(query);
-    await mapLimit(files, CONCURRENCY, (file) => file.delete({ ignoreNotFound: true }));
+    yield files;
     pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
   } while (pageToken !== undefined);
+}
+
+/** Deletes every object under `prefix` (the parts and intermediates of one upload). */
+export async function deleteUnder(bucket: Bucket, prefix: string): Promise<void> {
+  for await (const files of pagesUnder(bucket, prefix)) {
+    await mapLimit(files, CONCURRENCY, (file) => file.delete({ ignoreNotFound: true }));
+  }
 }
 
 /**
@@ -177,13 +184,9 @@ export class GcsMultipartUpload implements MultipartUpload {
   /** The stored parts matching `parts` (etag and size), as compose sources. */
   async #verify(parts: readonly PartInfo[]): Promise<Source[]> {
     const stored = new Map<string, GcsObjectMetadata>();
-    let pageToken: string | undefined;
-    do {
-      const query = { prefix: this.#prefix, autoPaginate: false, maxResults: 1000, ...(pageToken === undefined ? {} : { pageToken }) };
-      const [files, next] = await this.#host.bucket.getFiles(query);
+    for await (const files of pagesUnder(this.#host.bucket, this.#prefix)) {
       for (const file of files) stored.set(file.name, file.metadata as GcsObjectMetadata);
-      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
-    } while (pageToken !== undefined);
+    }
     let total = 0;
     const sources = parts.map((part) => {
       const name = `${this.#prefix}${part.partNumber}`;
@@ -203,12 +206,12 @@ export class GcsMultipartUpload implements MultipartUpload {
   }
 
   async #assemble(sources: readonly Source[]): Promise<GcsObjectMetadata> {
-    if (!this.#host.composeUnsupported) {
+    if (!this.#host.compose.unsupported) {
       try {
         return await composeTree(this.#host, sources, this.#prefix);
       } catch (err) {
         if (!isStorageError(err, 'NotSupported')) throw err;
-        this.#host.composeUnsupported = true;
+        this.#host.compose.unsupported = true;
       }
     }
     const total = sources.reduce((sum, s) => sum + s.size, 0);

@@ -76,7 +76,8 @@ class GcsObjectStore implements GcsStore {
   readonly #buckets: BucketRegistry;
   readonly #chunkSize: number | undefined;
   readonly #uploads = new Map<string, GcsMultipartUpload>();
-  #composeUnsupported = false;
+  /** Shared by this store's uploads: set once the server answered 501 to compose. */
+  readonly #compose = { unsupported: false };
 
   constructor(storage: Storage, endpoint: string, chunkSize: number | undefined) {
     this.#storage = storage;
@@ -261,7 +262,6 @@ class GcsObjectStore implements GcsStore {
   }
 
   #multipartHost(bucket: string, key: string, uploadId: string, options: PutOptions, ctx: GcsErrorContext): MultipartHost {
-    const store = this;
     return {
       bucket: this.#storage.bucket(bucket),
       key,
@@ -272,12 +272,7 @@ class GcsObjectStore implements GcsStore {
       endpoint: this.endpoint,
       upload: (name: string, body: Readable, size: number, contentType: string, ifGenerationMatch?: number) =>
         this.#upload(bucket, name, body, { size, contentType, ifGenerationMatch, signal: options.signal }, { ...ctx, key: name }),
-      get composeUnsupported() {
-        return store.#composeUnsupported;
-      },
-      set composeUnsupported(value: boolean) {
-        store.#composeUnsupported = value;
-      },
+      compose: this.#compose,
       done: () => this.#uploads.delete(uploadId),
     };
   }

@@ -1,9 +1,10 @@
 /**
  * Uploads to GCS through a resumable session. The SDK creates the session
  * (authentication, endpoint, preconditions); the bytes are sent by this module
- * with `fetch`, because the SDK's `createWriteStream` does not abort its HTTP
- * request when destroyed (7.22: the request hangs until the server gives up).
- * Here a failing source or an abort signal aborts the request, so the server
+ * with `fetch`, because the SDK's `createWriteStream` (7.22) does not abort
+ * its HTTP request when destroyed (the request hangs until the server gives
+ * up) and never authenticates uploads to a custom endpoint. Here a failing
+ * source or an abort signal aborts the request, so the server
  * never sees a complete body and never creates the object; the session is
  * then cancelled (best effort).
  *

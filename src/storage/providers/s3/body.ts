@@ -55,11 +55,14 @@ export class GuardedBody {
     return this.#failure;
   }
 
-  /** Stops reading the source (after the request settled); idempotent. */
+  /**
+   * Stops reading (after the request settled); idempotent. A source already
+   * being read is destroyed with the body (as a `for await` loop would); one
+   * never read is left to its owner, e.g. to answer an HTTP request with the error.
+   */
   dispose(): void {
     this.#callerSignal?.removeEventListener('abort', this.#onAbort);
     if (!this.body.destroyed) this.body.destroy();
-    if (!this.#source.destroyed) this.#source.destroy();
   }
 
   #fail(err: unknown): void {

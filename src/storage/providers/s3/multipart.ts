@@ -54,11 +54,9 @@ export class S3MultipartUpload implements MultipartUpload {
     const { client, ctx, signal } = this.#spec;
     return guard(ctx, async () => {
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-        body.destroy();
         throw s3Error('InvalidKey', `part number must be an integer from 1 to ${MAX_PARTS}`, ctx);
       }
       if (!Number.isSafeInteger(size) || size < 0 || size > MAX_PART_SIZE) {
-        body.destroy();
         throw s3Error('TooLarge', `a part must have 0 to ${MAX_PART_SIZE} bytes, got ${size}`, ctx);
       }
       const guarded = new GuardedBody(body, { expectedSize: size, maxSize: size, tooLarge: 'part too large', signal }, ctx);

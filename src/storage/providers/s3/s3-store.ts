@@ -130,13 +130,8 @@ class S3ObjectStore implements S3Store {
   put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
     const ctx = this.#ctx('write', bucket, key);
     return guard(ctx, async () => {
-      try {
-        validateKey(key);
-        checkDeclaredSize(options.size, ctx);
-      } catch (err) {
-        body.destroy();
-        throw err;
-      }
+      validateKey(key);
+      checkDeclaredSize(options.size, ctx);
       return putStream(this, this.#target(bucket, key, options, ctx), body);
     });
   }
