@@ -11,7 +11,7 @@ import { ensureAdminKey, urlSigningSecret } from './services/bootstrap.ts';
 import { Ingestor } from './services/ingest.ts';
 import { ItemService } from './services/items.ts';
 import type { Services } from './services/services.ts';
-import { createPrimaryStore } from './storage/create-store.ts';
+import { createPrimaryStore, sweepPrimaryBuckets } from './storage/create-store.ts';
 import { buildServer } from './http/server.ts';
 
 /** A wired Stowage: services plus the HTTP server (not yet listening). */
@@ -27,7 +27,13 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   await mkdir(config.dataPath, { recursive: true });
   const catalog = await createCatalog({ url: config.catalogUrl, logger: log });
   try {
-    const store = await createPrimaryStore(config);
+    const primary = await createPrimaryStore(config);
+    const { store } = primary;
+    // Uploads abandoned by a crashed instance cost storage; clearing them must not delay the start.
+    void sweepPrimaryBuckets(config, primary).then(
+      (n) => { if (n > 0) log.info({ removed: n }, 'removed abandoned uploads'); },
+      (err: unknown) => log.warn({ err: String(err) }, 'could not sweep abandoned uploads'),
+    );
     await ensureAdminKey(config, catalog, log);
     const links = new LinkRegistry();
     const services: Services = {

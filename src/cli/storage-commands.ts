@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ACCESS_OPERATIONS, accessOk, type AccessResult, type BucketAccess } from '../storage/access-check.ts';
-import { checkPrimaryBuckets, openPrimaryStore } from '../storage/create-store.ts';
+import { ABANDONED_UPLOAD_AGE_MS, checkPrimaryBuckets, openPrimaryStore, sweepPrimaryBuckets } from '../storage/create-store.ts';
+import { parseDuration } from '../config/units.ts';
 import { describeProviderEndpoint } from '../storage/provider-factory.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
@@ -31,13 +32,28 @@ export function registerStorageCommands(program: Command): void {
     .description('check read, write, list, multipart and delete on both buckets and print a table')
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFor(cmd);
-      const store = openPrimaryStore(config, { maxAttempts: 2 });
+      const { store } = openPrimaryStore(config, { maxAttempts: 2 });
       try {
         const rows = await checkPrimaryBuckets(config, store);
         process.stdout.write(`${renderAccessTable(config.storage.provider, describeProviderEndpoint(config), rows)}\n`);
         if (!rows.every(accessOk)) throw new CliError('storage check failed', 1);
       } finally {
         await store.close();
+      }
+    });
+  storage.command('cleanup')
+    .description('remove unfinished uploads (multipart parts, temp files) left by crashed processes')
+    .option('--older-than <duration>', 'only uploads at least this old, e.g. 24h or 30m', '24h')
+    .action(async (opts: { olderThan: string }, cmd: Command) => {
+      const age = parseDuration(opts.olderThan);
+      if (age === undefined) throw new CliError(`--older-than "${opts.olderThan}": expected a duration such as 24h or 30m`, 2);
+      const config = configFor(cmd);
+      const primary = openPrimaryStore(config, { maxAttempts: 2 });
+      try {
+        const n = await sweepPrimaryBuckets(config, primary, age ?? ABANDONED_UPLOAD_AGE_MS);
+        process.stdout.write(`removed ${n} abandoned upload(s) older than ${opts.olderThan}\n`);
+      } finally {
+        await primary.store.close();
       }
     });
 }

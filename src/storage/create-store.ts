@@ -2,7 +2,7 @@ import type { Config } from '../config/load-config.ts';
 import { accessFailures, accessOk, checkBucketAccess, type BucketAccess } from './access-check.ts';
 import { StorageError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
-import { buildProviderStore, describeProviderEndpoint } from './provider-factory.ts';
+import { buildProviderStore, describeProviderEndpoint, type ProviderStore } from './provider-factory.ts';
 import { withRetries, type RetryOptions } from './retrying-store.ts';
 
 /** What to tell the operator to fix when a bucket check fails, per provider. */
@@ -14,10 +14,20 @@ const FIX_HINTS: Record<Config['storage']['provider'], string> = {
   google: 'check STORAGE_CREDENTIALS_PATH: the service account needs roles/storage.objectAdmin on this bucket',
 };
 
-/** The provider store with the retry layer, without checks. */
-export function openPrimaryStore(config: Config, retry: RetryOptions = {}): ObjectStore {
+/** Unfinished uploads older than this are abandoned (a crashed process left them). */
+export const ABANDONED_UPLOAD_AGE_MS = 24 * 3600_000;
+
+/** The provider store with the retry layer, without checks, and its sweeper. */
+export function openPrimaryStore(config: Config, retry: RetryOptions = {}): ProviderStore {
   const raw = buildProviderStore(config);
-  return config.storage.provider === 'http' ? raw : withRetries(raw, retry);
+  return config.storage.provider === 'http' ? raw : { ...raw, store: withRetries(raw.store, retry) };
+}
+
+/** Sweeps abandoned uploads of both buckets; returns how many were removed. */
+export async function sweepPrimaryBuckets(config: Config, p: ProviderStore, olderThanMs = ABANDONED_UPLOAD_AGE_MS): Promise<number> {
+  let n = 0;
+  for (const bucket of [config.storage.publicBucket, config.storage.privateBucket]) n += await p.sweepAbandoned(bucket, olderThanMs);
+  return n;
 }
 
 /** Runs the access checks on both buckets (creating them first when allowed). */
@@ -36,8 +46,9 @@ export async function checkPrimaryBuckets(config: Config, store: ObjectStore): P
  * be readable, writable, listable (and multipart-capable on S3), or the start
  * fails naming the bucket, the operation and the settings to fix.
  */
-export async function createPrimaryStore(config: Config): Promise<ObjectStore> {
-  const store = openPrimaryStore(config);
+export async function createPrimaryStore(config: Config): Promise<ProviderStore> {
+  const opened = openPrimaryStore(config);
+  const { store } = opened;
   try {
     const checks = await checkPrimaryBuckets(config, store);
     const failures = checks.filter((c) => !accessOk(c)).flatMap(accessFailures);
@@ -47,7 +58,7 @@ export async function createPrimaryStore(config: Config): Promise<ObjectStore> {
         provider: config.storage.provider,
       });
     }
-    return store;
+    return opened;
   } catch (err) {
     await store.close();
     throw err;

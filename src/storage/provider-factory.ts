@@ -4,7 +4,7 @@ import type { ObjectStore } from './object-store.ts';
 import { createAzureStore, describeAzureEndpoint } from './providers/azure/index.ts';
 import { createGcsStore, describeGcsEndpoint } from './providers/gcs/index.ts';
 import { createLocalStore } from './providers/local/index.ts';
-import { createS3Store, describeS3Endpoint } from './providers/s3/index.ts';
+import { abortStaleMultipartUploads, createS3Store, describeS3Endpoint } from './providers/s3/index.ts';
 
 type StorageSettings = Config['storage'];
 
@@ -20,18 +20,32 @@ function gcsOptions(s: StorageSettings) {
   return { credentialsPath: s.credentialsPath, endpoint: s.endpoint };
 }
 
+/** A provider's store and its way of clearing uploads abandoned by crashed processes. */
+export interface ProviderStore {
+  store: ObjectStore;
+  /** Removes unfinished uploads older than `olderThanMs` in `bucket`; returns how many. */
+  sweepAbandoned(bucket: string, olderThanMs: number): Promise<number>;
+}
+
 /** Builds the raw store for `STORAGE_PROVIDER` from the settings (validated by `loadConfig`). */
-export function buildProviderStore(config: Config): ObjectStore {
+export function buildProviderStore(config: Config): ProviderStore {
   const s = config.storage;
   switch (s.provider) {
-    case 'http':
-      return createLocalStore({ root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage') });
-    case 'minio':
-      return createS3Store(s3Options(s));
+    case 'http': {
+      const store = createLocalStore({ root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage') });
+      return { store, sweepAbandoned: (_bucket, olderThanMs) => store.sweepTmp({ olderThanMs }) };
+    }
+    case 'minio': {
+      const store = createS3Store(s3Options(s));
+      return { store, sweepAbandoned: (bucket, olderThanMs) => abortStaleMultipartUploads(store, bucket, olderThanMs) };
+    }
     case 'azure':
-      return createAzureStore(azureOptions(s));
-    case 'google':
-      return createGcsStore(gcsOptions(s));
+      // Uncommitted blocks expire by themselves in Azure (after a week); nothing to sweep.
+      return { store: createAzureStore(azureOptions(s)), sweepAbandoned: async () => 0 };
+    case 'google': {
+      const store = createGcsStore(gcsOptions(s));
+      return { store, sweepAbandoned: (bucket, olderThanMs) => store.sweepParts(bucket, { olderThanMs }) };
+    }
   }
 }
 

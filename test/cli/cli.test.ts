@@ -96,6 +96,28 @@ describe('stowage CLI', () => {
     }
   });
 
+  it('storage check prints a table of both buckets; storage cleanup sweeps abandoned uploads', () => {
+    const env = { DATA_PATH: dir, ENV_FILE: join(dir, 'none.env') };
+    const check = run(['storage', 'check'], env);
+    assert.equal(check.code, 0, check.err);
+    assert.match(check.out, /^provider\s+endpoint\s+bucket\s+write\s+read\s+list\s+multipart\s+delete/);
+    assert.match(check.out, /http\s+\S+\s+stowage-public\s+ok\s+ok\s+ok\s+-\s+ok/);
+    const cleanup = run(['storage', 'cleanup', '--older-than', '0s'], env);
+    assert.equal(cleanup.code, 0, cleanup.err);
+    assert.match(cleanup.out, /removed \d+ abandoned upload/);
+    const bad = run(['storage', 'cleanup', '--older-than', 'soon'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--older-than "soon"/);
+  });
+
+  it('storage check fails with exit 1 and names the problem when the provider is unreachable', () => {
+    const env = { DATA_PATH: dir, ENV_FILE: join(dir, 'none.env'), STORAGE_PROVIDER: 'minio', STORAGE_ENDPOINT: 'http://127.0.0.1:9', STORAGE_ACCESS_KEY: 'ak', STORAGE_SECRET_KEY: 'very-secret-value' };
+    const r = run(['storage', 'check'], env);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /minio\s+http:\/\/127\.0\.0\.1:9\S*\s+stowage-public\s+Unavailable/);
+    assert.ok(!(r.out + r.err).includes('very-secret-value'));
+  });
+
   it('serve refuses to start on a bad setting with a message naming it', () => {
     const r = run(['serve'], { DATA_PATH: dir, PORT: '0x50', ENV_FILE: join(dir, 'none.env') });
     assert.equal(r.code, 2);
