@@ -32,6 +32,8 @@ export interface Config {
   catalogUrl: string;
   adminToken: string | undefined;
   remoteLinksPath: string;
+  /** Hosts whose public links may resolve to non-public addresses (SSRF allow-list). */
+  linksAllowHosts: string[];
   publicUrl: string | undefined;
   logLevel: Settings['LOG_LEVEL'];
   limits: { jsonBodyBytes: number; uploadBytes: number };
@@ -131,6 +133,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
     catalogUrl: s.CATALOG_URL ?? `sqlite:${join(dataPath, 'catalog.sqlite')}`,
     adminToken: s.STOWAGE_ADMIN_TOKEN,
     remoteLinksPath: inData(s.REMOTE_LINKS_PATH, 'remote_links.yml'),
+    linksAllowHosts: s.LINKS_ALLOW_HOSTS,
     publicUrl: s.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: s.LOG_LEVEL,
     limits: { jsonBodyBytes: s.MAX_JSON_BODY, uploadBytes: s.MAX_UPLOAD_SIZE },

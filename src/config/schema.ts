@@ -83,6 +83,11 @@ export const settingsSchema = z.object({
   STOWAGE_ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   /** Named remote connections file. Default `<DATA_PATH>/remote_links.yml`. */
   REMOTE_LINKS_PATH: optionalText,
+  /**
+   * Hosts (comma-separated names or IPs) whose public http(s) links may be fetched even
+   * though they resolve to loopback, private or link-local addresses. Default: none.
+   */
+  LINKS_ALLOW_HOSTS: z.string().default('').transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '')),
   /** Absolute base URL used in `fullStorageUrl`. Default: taken from each request's Host. */
   PUBLIC_URL: optionalText.pipe(z.url({ message: 'expected an absolute URL such as https://stowage.example.com' }).optional()),
   /** Log level. Default `info`. */
