@@ -96,3 +96,223 @@ function memAvailable(): number {
   } catch { /* not Linux */ }
   return freemem();
 }
+
+/** The small files of every round (distinct, so Stowage's dedup never skips a store write) and their hashes. */
+interface Corpus {
+  rounds: Array<{ files: Buffer[]; hashes: string[] }>;
+  bytesPerRound: number[];
+}
+
+async function makeCorpus(c: ProvidersConfig): Promise<Corpus> {
+  const recipe = await tuneJpeg(c.jpegBytes);
+  const rounds: Corpus['rounds'] = [];
+  for (let r = 0; r < c.smallRuns; r++) {
+    const files = await makeJpegs(recipe, c.count);
+    rounds.push({ files, hashes: files.map(sha256b64) });
+  }
+  const bytesPerRound = rounds.map((r) => r.files.reduce((n, f) => n + f.length, 0));
+  const total = bytesPerRound.reduce((a, b) => a + b, 0);
+  say(`  ${c.smallRuns} x ${c.count} noise JPEGs ${recipe.width}x${recipe.height} q${recipe.quality}, mean ${fmt(total / (c.count * c.smallRuns) / 1000, 1)} kB`);
+  return { rounds, bytesPerRound };
+}
+
+/** What one provider's run measured. */
+interface ProviderResult {
+  name: ProviderName;
+  samples: SampleSet;
+  /** VmRSS right after start-up. */
+  idleRss: number;
+  /** VmHWM at the end of the small phases (start-up included). */
+  smallPeak: number | undefined;
+  /** VmRSS just before the big transfers (the hot cache holds downloaded small images by then). */
+  beforeBigRss: number | undefined;
+  /** VmHWM over the big transfers alone (reset before them), or the whole life when the reset failed. */
+  bigPeak: number | undefined;
+  bigPeakIsWholeLife: boolean;
+  /** Largest VmRSS sampled (every 100 ms) during the big uploads / downloads. */
+  bigUpRss: number;
+  bigDownRss: number;
+  methods: { small: string; big: string };
+}
+
+const rssNow = (pid: number): number => (statusKb(pid, 'VmRSS') ?? 0) * 1024;
+
+/** One small round through Stowage: upload, register, download; every byte checked. */
+async function stowageSmall(stowage: StowageInstance, set: SampleSet, files: Buffer[], hashes: string[], bytes: number): Promise<void> {
+  const { pid } = stowage;
+  set.add('small-upload', 'stowage', await timed(pid, bytes, files.length, () => uploadSmall(stowage, files, hashes, FILES_PER_REQUEST, CONCURRENCY)));
+  const { datasetId } = await createDataset(stowage, `providers-${randomBytes(4).toString('hex')}`);
+  let ids: number[] = [];
+  set.add('small-register', 'stowage', await timed(pid, bytes, files.length, async () => {
+    const infos = await addImages(stowage, datasetId, hashes.map((hash, i) => ({ title: `noise-${i}.jpg`, hash })));
+    ids = infos.map((info) => info.id);
+  }));
+  set.add('small-download', 'stowage', await timed(pid, bytes, files.length, () => downloadSmall(stowage, ids, hashes, CONCURRENCY)));
+}
+
+/** The same round with the SDK: put and get the same bytes, same concurrency. */
+async function sdkSmall(peer: ProviderPeer, pid: number, set: SampleSet, round: number, files: Buffer[], hashes: string[], bytes: number): Promise<void> {
+  const key = (i: number) => `small/r${round}/${i}.jpg`;
+  set.add('small-upload', 'sdk', await timed(pid, bytes, files.length, () => runPool(files.length, CONCURRENCY, (i) => peer.anchor.putSmall(key(i), files[i] as Buffer, 'image/jpeg'))));
+  set.add('small-download', 'sdk', await timed(pid, bytes, files.length, () => runPool(files.length, CONCURRENCY, async (i) => {
+    const got = await peer.anchor.getHashed(key(i));
+    if (got.hash !== hashes[i]) throw new Error(`SDK get ${key(i)}: sha256 ${got.hash}, expected ${hashes[i]}`);
+  })));
+}
+
+/** One big round through Stowage; returns the largest VmRSS sampled each way. */
+async function stowageBig(stowage: StowageInstance, set: SampleSet, bigBytes: number): Promise<{ up: number; down: number }> {
+  const { pid } = stowage;
+  const png = await noisePng();
+  const sampler = new RssSampler(pid);
+  let up = { bytes: 0, hash: '', expected: '' };
+  sampler.start();
+  set.add('big-upload', 'stowage', await timed(pid, bigBytes, 1, async () => { up = await uploadBig(stowage, png, bigBytes - png.length); }));
+  const upRss = sampler.stop();
+  if (up.hash !== up.expected) throw new Error(`big upload: server hash ${up.hash}, client's ${up.expected}`);
+  const { datasetId } = await createDataset(stowage, `providers-big-${randomBytes(4).toString('hex')}`);
+  const [info] = await addImages(stowage, datasetId, [{ title: 'big.png', hash: up.hash }]);
+  if (info === undefined) throw new Error('images.bulk.add returned nothing for the big file');
+  sampler.start();
+  let down = { bytes: 0, hash: '', header: null as string | null };
+  set.add('big-download', 'stowage', await timed(pid, bigBytes, 1, async () => { down = await downloadHashed(stowage, info.id); }));
+  const downRss = sampler.stop();
+  if (down.hash !== up.expected || down.bytes !== bigBytes) throw new Error(`big download: ${down.bytes} bytes, sha256 ${down.hash}; expected ${bigBytes}, ${up.expected}`);
+  return { up: upRss, down: downRss };
+}
+
+async function sdkBig(peer: ProviderPeer, pid: number, set: SampleSet, round: number, bigBytes: number): Promise<void> {
+  const png = await noisePng();
+  const raw = rawGeneratedBody(png, bigBytes - png.length);
+  const key = `big/r${round}.png`;
+  set.add('big-upload', 'sdk', await timed(pid, bigBytes, 1, () => peer.anchor.putStream(key, raw.body, raw.bytes, 'image/png')));
+  const expected = raw.digest();
+  let got = { bytes: 0, hash: '' };
+  set.add('big-download', 'sdk', await timed(pid, bigBytes, 1, async () => { got = await peer.anchor.getHashed(key); }));
+  if (got.hash !== expected || got.bytes !== bigBytes) throw new Error(`SDK big get: ${got.bytes} bytes, sha256 ${got.hash}; expected ${bigBytes}, ${expected}`);
+}
+
+/** Runs `a` then `b` on even rounds, `b` then `a` on odd ones, so drift hits both sides alike. */
+async function alternate(round: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<void> {
+  if (round % 2 === 0) { await a(); await b(); } else { await b(); await a(); }
+}
+
+async function measureProvider(peer: ProviderPeer, stowage: StowageInstance, c: ProvidersConfig, corpus: Corpus | undefined): Promise<ProviderResult> {
+  const set = new SampleSet();
+  const { pid } = stowage;
+  const idleRss = rssNow(pid);
+  say(`  Stowage up on ${peer.label}; RSS after start-up ${mib(idleRss)}`);
+  for (let r = 0; corpus !== undefined && r < c.smallRuns; r++) {
+    const { files, hashes } = corpus.rounds[r] ?? { files: [], hashes: [] };
+    const bytes = corpus.bytesPerRound[r] ?? 0;
+    await alternate(r, () => stowageSmall(stowage, set, files, hashes, bytes), () => sdkSmall(peer, pid, set, r, files, hashes, bytes));
+    say(`  small round ${r + 1}/${c.smallRuns} done`);
+  }
+  const smallPeak = stowage.peakRss();
+  let bigUpRss = 0;
+  let bigDownRss = 0;
+  let beforeBigRss: number | undefined;
+  let reset = false;
+  if (c.big) {
+    reset = resetPeakRss(pid);
+    beforeBigRss = rssNow(pid);
+    for (let r = 0; r < c.bigRuns; r++) {
+      await alternate(r, async () => {
+        const rss = await stowageBig(stowage, set, c.bigBytes);
+        bigUpRss = Math.max(bigUpRss, rss.up);
+        bigDownRss = Math.max(bigDownRss, rss.down);
+      }, () => sdkBig(peer, pid, set, r, c.bigBytes));
+      say(`  big round ${r + 1}/${c.bigRuns} done`);
+    }
+  }
+  return {
+    name: peer.name, samples: set, idleRss, smallPeak, beforeBigRss,
+    bigPeak: c.big ? stowage.peakRss() : undefined, bigPeakIsWholeLife: !reset,
+    bigUpRss, bigDownRss, methods: peer.anchor.method,
+  };
+}
+
+async function runProvider(name: ProviderName, c: ProvidersConfig, corpus: Corpus | undefined, memstoreBytes: number, dir: string): Promise<ProviderResult> {
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
+  const providerDir = join(dir, name);
+  const profileDir = cpuProfileWanted() ? join(providerDir, 'profiles') : undefined;
+  say(`\n  -- ${PROVIDER_LABELS[name]}: starting the peer`);
+  const peer = await startPeer(name, { prefix, dir: dir, memstoreBytes });
+  let stowage: StowageInstance | undefined;
+  try {
+    await peer.anchor.prepare();
+    stowage = await startStowage({ dataPath: join(providerDir, 'data'), env: peer.stowageEnv, ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
+    return await measureProvider(peer, stowage, c, corpus);
+  } catch (err) {
+    if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
+    throw err;
+  } finally {
+    await stowage?.stop();
+    await peer.stop();
+    if (profileDir !== undefined) await summarizeProfiles(profileDir).catch((err: unknown) => say(`  (no CPU profile: ${String(err)})`));
+  }
+}
+
+function rssLine(r: ProviderResult): string {
+  const opt = (n: number | undefined) => (n === undefined ? '-' : mib(n));
+  const big = r.beforeBigRss === undefined ? '' :
+    `; before the big transfers ${opt(r.beforeBigRss)}; VmRSS max sampled during big upload ${mib(r.bigUpRss)} / download ${mib(r.bigDownRss)}; ` +
+    `VmHWM ${r.bigPeakIsWholeLife ? '(whole life, reset refused)' : 'over the big transfers (reset just before)'} ${opt(r.bigPeak)}`;
+  return `Stowage RSS: after start-up ${mib(r.idleRss)}; VmHWM through the small phases ${opt(r.smallPeak)}${big}`;
+}
+
+function report(r: ProviderResult): { figures: string[]; ratios: string[]; targets: TargetCheck[] } {
+  const label = PROVIDER_LABELS[r.name];
+  say(`  ${label}: SDK anchor = ${r.methods.small}; ${r.methods.big}`);
+  const table = printTable(r.samples);
+  const rss = rssLine(r);
+  say(`    ${rss}`);
+  const targets: TargetCheck[] = [];
+  const ratios: string[] = [];
+  for (const phase of COMPARED) {
+    const ratio = r.samples.ratio(phase);
+    if (Number.isNaN(ratio)) continue;
+    ratios.push(`${r.name} ${phase} stowage/sdk = ${ratio.toFixed(2)}x`);
+    targets.push(target(`${r.name} ${phase} stowage/sdk >= ${TARGET_RATIO}x`, ratio >= TARGET_RATIO, `${ratio.toFixed(2)}x`));
+  }
+  if (r.bigPeak !== undefined) {
+    targets.push(target(`${r.name} Stowage peak RSS during the big transfers < 256 MiB`, r.bigPeak < TARGET_RSS, `${mib(r.bigPeak)}${r.bigPeakIsWholeLife ? ' (whole life)' : ''}`));
+  }
+  return { figures: [...table.map((l) => `${r.name} ${l}`), `${r.name} ${rss}`], ratios, targets };
+}
+
+async function runProviders(): Promise<BenchOutcome> {
+  const c = providersConfig();
+  say(`  providers ${c.providers.join(', ')}; small: ${c.small ? `${c.smallRuns} rounds of ${c.count} files (${FILES_PER_REQUEST} per request, ${CONCURRENCY} requests in flight)` : 'off'}; ` +
+    `big: ${c.big ? `${c.bigRuns} rounds of ${mib(c.bigBytes)}` : 'off'}`);
+  const memstore = await checkResources(c);
+  const corpus = c.small ? await makeCorpus(c) : undefined;
+  const dir = await makeTempDir('providers');
+  const outcome: BenchOutcome = { figures: [], ratios: [], targets: [] };
+  let failures = 0;
+  try {
+    for (const name of c.providers) {
+      try {
+        const part = report(await runProvider(name, c, corpus, memstore, dir));
+        outcome.figures.push(...part.figures);
+        outcome.ratios.push(...part.ratios);
+        outcome.targets.push(...part.targets);
+      } catch (err) {
+        failures++;
+        const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        say(`  ${name} FAILED: ${message}`);
+        outcome.targets.push(target(`${name} ran`, false, (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''));
+      }
+    }
+  } finally {
+    await removeTempDir(dir);
+  }
+  if (failures === c.providers.length) throw new Error('every provider failed (see above)');
+  return outcome;
+}
+
+export const providersBenchmark: Benchmark = {
+  name: 'providers',
+  description: 'Stowage on S3 (radosgw), Azure (Azurite), GCS (emulator) vs each SDK direct: 1,000 x 100 KB and 1 GiB up/down',
+  run: runProviders,
+};

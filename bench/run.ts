@@ -10,20 +10,23 @@ import { runCommand } from './lib/run-command.ts';
 import { REPO_ROOT } from './lib/stowage-process.ts';
 import { MissingToolError } from './lib/tools.ts';
 import { say, printTargets, type Benchmark, type BenchOutcome } from './lib/report.ts';
+import { providersBenchmark } from './providers.ts';
 import { serveBenchmark } from './serve.ts';
 import { uploadBenchmark } from './upload.ts';
 
-const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark];
+const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark];
 
 const KNOBS = `Environment knobs:
   BENCH_SERVE_FILES=1000 BENCH_SERVE_SECONDS=10 BENCH_SERVE_RUNS=3 BENCH_SERVE_CONNECTIONS=64 BENCH_SERVE_THREADS=2
   BENCH_UPLOAD_BYTES=5368709120 (5 GiB)
   BENCH_CATALOG_ROWS=1000000 BENCH_CATALOG_CALLS=200 BENCH_CATALOG_BACKENDS=sqlite,postgres BENCH_PG_URL=postgres://root@127.0.0.1:5432/test
+  BENCH_PROVIDERS=s3,azure,gcs BENCH_PROVIDER_SMALL_COUNT=1000 BENCH_PROVIDER_BIG_BYTES=1073741824 (1 GiB) BENCH_PROVIDER_RUNS=3
+  BENCH_PROVIDER_BIG_RUNS (default BENCH_PROVIDER_RUNS) BENCH_PROVIDER_PHASES=small,big BENCH_PROVIDER_JPEG_BYTES=100000
   BENCH_CATALOG_PG_ANALYZE=1 (also measure PostgreSQL after ANALYZE)  BENCH_SERVE_PLAIN_NODE=1 (also measure a minimal node:http file server)
   BENCH_TMPDIR (scratch disk)  BENCH_KEEP=1 (keep scratch)  BENCH_CPU_PROF=1 (server CPU profile summary)  BENCH_LOG_LEVEL=warn`;
 
 function usage(): string {
-  return `usage: npm run bench [-- NAME...]\n${ALL.map((b) => `  ${b.name.padEnd(8)} ${b.description}`).join('\n')}\n${KNOBS}`;
+  return `usage: npm run bench [-- NAME...]\n${ALL.map((b) => `  ${b.name.padEnd(9)} ${b.description}`).join('\n')}\n${KNOBS}`;
 }
 
 function selected(argv: readonly string[]): Benchmark[] | undefined {
