@@ -55,10 +55,13 @@ function providersConfig(): ProvidersConfig {
   if (unknown.length > 0) throw new Error(`BENCH_PROVIDERS: unknown ${unknown.join(', ')} (expected ${PROVIDERS.join(',')})`);
   const phases = envList('BENCH_PROVIDER_PHASES', ['small', 'big']);
   const runs = envInt('BENCH_PROVIDER_RUNS', 3);
+  const bigBytes = envInt('BENCH_PROVIDER_BIG_BYTES', GiB);
+  // The big file is a ~12 KB PNG plus filler.
+  if (bigBytes < 2 ** 20) throw new Error(`BENCH_PROVIDER_BIG_BYTES=${bigBytes}: use at least 1 MiB (1048576)`);
   return {
     providers: providers as ProviderName[],
     count: envInt('BENCH_PROVIDER_SMALL_COUNT', 1000),
-    bigBytes: envInt('BENCH_PROVIDER_BIG_BYTES', GiB),
+    bigBytes,
     jpegBytes: envInt('BENCH_PROVIDER_JPEG_BYTES', 100_000),
     smallRuns: runs,
     bigRuns: envInt('BENCH_PROVIDER_BIG_RUNS', runs),
@@ -138,16 +141,19 @@ interface ProviderResult {
 const rssNow = (pid: number): number => (statusKb(pid, 'VmRSS') ?? 0) * 1024;
 
 /** One small round through Stowage: upload, register, download; every byte checked. */
-async function stowageSmall(stowage: StowageInstance, set: SampleSet, files: Buffer[], hashes: string[], bytes: number): Promise<void> {
+async function stowageSmall(stowage: StowageInstance, set: SampleSet, files: Buffer[], hashes: string[], bytes: number): Promise<string> {
   const { pid } = stowage;
   set.add('small-upload', 'stowage', await timed(pid, bytes, files.length, () => uploadSmall(stowage, files, hashes, FILES_PER_REQUEST, CONCURRENCY)));
+  const afterUpload = rssNow(pid);
   const { datasetId } = await createDataset(stowage, `providers-${randomBytes(4).toString('hex')}`);
   let ids: number[] = [];
   set.add('small-register', 'stowage', await timed(pid, bytes, files.length, async () => {
     const infos = await addImages(stowage, datasetId, hashes.map((hash, i) => ({ title: `noise-${i}.jpg`, hash })));
     ids = infos.map((info) => info.id);
   }));
+  const afterRegister = rssNow(pid);
   set.add('small-download', 'stowage', await timed(pid, bytes, files.length, () => downloadSmall(stowage, ids, hashes, CONCURRENCY)));
+  return `Stowage VmRSS after upload ${mib(afterUpload)}, register ${mib(afterRegister)}, download ${mib(rssNow(pid))}`;
 }
 
 /** The same round with the SDK: put and get the same bytes, same concurrency. */
@@ -205,10 +211,11 @@ async function measureProvider(peer: ProviderPeer, stowage: StowageInstance, c: 
   for (let r = 0; corpus !== undefined && r < c.smallRuns; r++) {
     const { files, hashes } = corpus.rounds[r] ?? { files: [], hashes: [] };
     const bytes = corpus.bytesPerRound[r] ?? 0;
-    await alternate(r, () => stowageSmall(stowage, set, files, hashes, bytes), () => sdkSmall(peer, pid, set, r, files, hashes, bytes));
-    say(`  small round ${r + 1}/${c.smallRuns} done`);
+    let rss = '';
+    await alternate(r, async () => { rss = await stowageSmall(stowage, set, files, hashes, bytes); }, () => sdkSmall(peer, pid, set, r, files, hashes, bytes));
+    say(`  small round ${r + 1}/${c.smallRuns} done; ${rss}`);
   }
-  const smallPeak = stowage.peakRss();
+  const smallPeak = corpus === undefined ? undefined : stowage.peakRss();
   let bigUpRss = 0;
   let bigDownRss = 0;
   let beforeBigRss: number | undefined;
@@ -217,12 +224,11 @@ async function measureProvider(peer: ProviderPeer, stowage: StowageInstance, c: 
     reset = resetPeakRss(pid);
     beforeBigRss = rssNow(pid);
     for (let r = 0; r < c.bigRuns; r++) {
-      await alternate(r, async () => {
-        const rss = await stowageBig(stowage, set, c.bigBytes);
-        bigUpRss = Math.max(bigUpRss, rss.up);
-        bigDownRss = Math.max(bigDownRss, rss.down);
-      }, () => sdkBig(peer, pid, set, r, c.bigBytes));
-      say(`  big round ${r + 1}/${c.bigRuns} done`);
+      let rss = { up: 0, down: 0 };
+      await alternate(r, async () => { rss = await stowageBig(stowage, set, c.bigBytes); }, () => sdkBig(peer, pid, set, r, c.bigBytes));
+      bigUpRss = Math.max(bigUpRss, rss.up);
+      bigDownRss = Math.max(bigDownRss, rss.down);
+      say(`  big round ${r + 1}/${c.bigRuns} done; Stowage VmRSS max during upload ${mib(rss.up)}, download ${mib(rss.down)}, now ${mib(rssNow(pid))}`);
     }
   }
   return {
@@ -241,7 +247,10 @@ async function runProvider(name: ProviderName, c: ProvidersConfig, corpus: Corpu
   let stowage: StowageInstance | undefined;
   try {
     await peer.anchor.prepare();
-    stowage = await startStowage({ dataPath: join(providerDir, 'data'), env: peer.stowageEnv, ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
+    // BENCH_STOWAGE_NODE_OPTIONS reaches the Stowage child alone (e.g. --max-old-space-size=96 to tell live memory from garbage).
+    const nodeOptions = process.env['BENCH_STOWAGE_NODE_OPTIONS'];
+    const env = { ...peer.stowageEnv, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+    stowage = await startStowage({ dataPath: join(providerDir, 'data'), env, ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
     return await measureProvider(peer, stowage, c, corpus);
   } catch (err) {
     if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
@@ -258,7 +267,8 @@ function rssLine(r: ProviderResult): string {
   const big = r.beforeBigRss === undefined ? '' :
     `; before the big transfers ${opt(r.beforeBigRss)}; VmRSS max sampled during big upload ${mib(r.bigUpRss)} / download ${mib(r.bigDownRss)}; ` +
     `VmHWM ${r.bigPeakIsWholeLife ? '(whole life, reset refused)' : 'over the big transfers (reset just before)'} ${opt(r.bigPeak)}`;
-  return `Stowage RSS: after start-up ${mib(r.idleRss)}; VmHWM through the small phases ${opt(r.smallPeak)}${big}`;
+  const small = r.smallPeak === undefined ? '' : `; VmHWM through the small phases ${mib(r.smallPeak)}`;
+  return `Stowage RSS: after start-up ${mib(r.idleRss)}${small}${big}`;
 }
 
 function report(r: ProviderResult): { figures: string[]; ratios: string[]; targets: TargetCheck[] } {

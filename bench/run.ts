@@ -6,6 +6,7 @@
  * otherwise (a missed target is a finding, printed as MISSED, not a crash).
  */
 import { catalogBenchmark } from './catalog.ts';
+import { linksBenchmark } from './links.ts';
 import { runCommand } from './lib/run-command.ts';
 import { REPO_ROOT } from './lib/stowage-process.ts';
 import { MissingToolError } from './lib/tools.ts';
@@ -14,14 +15,15 @@ import { providersBenchmark } from './providers.ts';
 import { serveBenchmark } from './serve.ts';
 import { uploadBenchmark } from './upload.ts';
 
-const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark];
+const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark, linksBenchmark];
 
 const KNOBS = `Environment knobs:
   BENCH_SERVE_FILES=1000 BENCH_SERVE_SECONDS=10 BENCH_SERVE_RUNS=3 BENCH_SERVE_CONNECTIONS=64 BENCH_SERVE_THREADS=2
   BENCH_UPLOAD_BYTES=5368709120 (5 GiB)
   BENCH_CATALOG_ROWS=1000000 BENCH_CATALOG_CALLS=200 BENCH_CATALOG_BACKENDS=sqlite,postgres BENCH_PG_URL=postgres://root@127.0.0.1:5432/test
   BENCH_PROVIDERS=s3,azure,gcs BENCH_PROVIDER_SMALL_COUNT=1000 BENCH_PROVIDER_BIG_BYTES=1073741824 (1 GiB) BENCH_PROVIDER_RUNS=3
-  BENCH_PROVIDER_BIG_RUNS (default BENCH_PROVIDER_RUNS) BENCH_PROVIDER_PHASES=small,big BENCH_PROVIDER_JPEG_BYTES=100000
+  BENCH_PROVIDER_BIG_RUNS (default BENCH_PROVIDER_RUNS) BENCH_PROVIDER_PHASES=small,big BENCH_PROVIDER_JPEG_BYTES=100000 BENCH_STOWAGE_NODE_OPTIONS (providers: Stowage child only)
+  BENCH_LINKS_COUNT=10000 BENCH_LINKS_DISTINCT=200
   BENCH_CATALOG_PG_ANALYZE=1 (also measure PostgreSQL after ANALYZE)  BENCH_SERVE_PLAIN_NODE=1 (also measure a minimal node:http file server)
   BENCH_TMPDIR (scratch disk)  BENCH_KEEP=1 (keep scratch)  BENCH_CPU_PROF=1 (server CPU profile summary)  BENCH_LOG_LEVEL=warn`;
 

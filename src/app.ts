@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { HotObjectCache } from './cache/hot-objects.ts';
 import { createCatalog } from './catalog/create-catalog.ts';
 import type { Config } from './config/load-config.ts';
+import { createPublicLinkStore } from './links/public-store.ts';
+import { ConnectionManager } from './links/connections.ts';
 import { LinkRegistry } from './links/registry.ts';
 import { AuthService, UrlSigner } from './services/auth.ts';
 import { ensureAdminKey, urlSigningSecret } from './services/bootstrap.ts';
@@ -36,15 +38,19 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     );
     await ensureAdminKey(config, catalog, log);
     const links = new LinkRegistry();
+    // A broken remote_links.yml stops the start here, naming each line to fix.
+    const connections = new ConnectionManager({ path: config.remoteLinksPath, registry: links, catalog, log });
+    await connections.start();
+    const publicLinks = createPublicLinkStore({ allowHosts: config.linksAllowHosts });
     const services: Services = {
-      config, log, catalog, store, links,
+      config, log, catalog, store, links, connections,
       auth: new AuthService(catalog, config.adminToken),
       signer: new UrlSigner(await urlSigningSecret(catalog)),
       ingest: new Ingestor({
         catalog, store, bucket: config.storage.publicBucket,
         tmpDir: join(config.dataPath, 'tmp', 'uploads'), maxBytes: config.limits.uploadBytes,
       }),
-      items: new ItemService(catalog, store, links),
+      items: new ItemService(catalog, store, links, { tmpDir: join(config.dataPath, 'tmp', 'links'), publicLinks }),
       hot: new HotObjectCache(config.cache.memoryBytes),
     };
     const server = await buildServer(services);
@@ -52,7 +58,9 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       services, server,
       close: async () => {
         await server.close();
+        await connections.close();
         await store.close();
+        await publicLinks.close();
         await catalog.close();
       },
     };

@@ -66,8 +66,9 @@ function rate(phase: Phase, samples: Sample[]): string {
   if (samples.length === 0) return 'not run';
   const mbps = median(samples.map(mbPerSec));
   const small = phase.startsWith('small');
-  const head = small ? `${fmt(median(samples.map(objPerSec)), 0)} obj/s ${fmt(mbps, 1)} MB/s` : `${fmt(mbps, 1)} MB/s`;
-  return `${head} (${samples.map((s) => `${fmt(s.ms / 1000, 1)}`).join(' / ')} s)`;
+  const objs = `${fmt(median(samples.map(objPerSec)), 0)} obj/s`;
+  const head = phase === 'small-register' ? objs : small ? `${objs} ${fmt(mbps, 1)} MB/s` : `${fmt(mbps, 1)} MB/s`;
+  return `${head} (${samples.map((s) => `${fmt(s.ms / 1000, 2)}`).join(' / ')} s)`;
 }
 
 /** Cores used on average over the phase's runs. */

@@ -14,6 +14,7 @@ import { migrate } from './migrations.ts';
 import { PgMaintenance } from './pg-maintenance.ts';
 import { createProjectRepo } from './project-repo.ts';
 import { createApiKeyRepo, createBlobRepo, createSettingsRepo } from './small-repos.ts';
+import { createConnectionRepo } from './connection-repo.ts';
 import { openSqlite } from './sqlite-open.ts';
 import type { Catalog } from './types.ts';
 
@@ -93,6 +94,7 @@ function assemble(db: Kysely<CatalogDb>, dialect: DialectName, maintenance: PgMa
     blobs: createBlobRepo(db, dialect),
     apiKeys: createApiKeyRepo(db),
     settings: createSettingsRepo(db),
+    connections: createConnectionRepo(db),
     close: () => (closing ??= (async () => {
       await maintenance?.idle();
       await db.destroy();

@@ -116,6 +116,16 @@ export interface SettingTable {
   value: string;
 }
 
+export interface ConnectionTable {
+  id: Generated<number>;
+  name: string;
+  provider: string;
+  /** JSON object of the settings (secrets included). */
+  settings: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface MigrationTable {
   version: number;
   name: string;
@@ -133,6 +143,7 @@ export interface CatalogDb {
   blobs: BlobTable;
   api_keys: ApiKeyTable;
   settings: SettingTable;
+  connections: ConnectionTable;
   stowage_migrations: MigrationTable;
 }
 

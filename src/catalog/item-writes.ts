@@ -7,6 +7,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { AppError, invalidInput, notFound } from '../errors.ts';
 import type { CatalogDb, DialectName, ItemTable } from './db-schema.ts';
 import { asItemDb, type ItemKind } from './item-kind.ts';
+import { applyLinkMetadata } from './item-link-meta.ts';
 import { nowIso, toJson } from './rows.ts';
 import {
   checkCount,
@@ -256,8 +257,19 @@ export async function updateItemLinks<T extends ItemBase>(
     const updated = new Set(out.map((r) => Number(r.id)));
     const missing = ids.filter((id) => !updated.has(id));
     if (missing.length > 0) throw new AppError('NotFound', `${kind.label}s not found: ${missing.join(', ')}`, { ids: missing });
+    if (updates.some((u) => u.metadata !== undefined)) {
+      await applyLinkMetadata(trx, dialect, kind, updates);
+      return reselect(trx, dialect, kind, ids);
+    }
     return out;
   });
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   return ids.map((id) => kind.toDomain(byId.get(id)));
+}
+
+/** Rows as they are now (after the metadata half of a link update). */
+async function reselect(trx: Kysely<CatalogDb>, dialect: DialectName, kind: ItemKind<any, any>, ids: number[]): Promise<Selectable<ItemTable>[]> {
+  const out: Selectable<ItemTable>[] = [];
+  for (const part of chunk(ids, IN_CHUNK)) out.push(...(await asItemDb(trx).selectFrom(kind.table).selectAll().where(inValues(dialect, 'id', part)).execute()));
+  return out;
 }

@@ -159,8 +159,36 @@ function initialSchema(dialect: DialectName): string[] {
   ];
 }
 
+/**
+ * Indexes for `stowage gc`: "is any item still keeping its bytes in this
+ * blob" is then an index probe per blob. Partial (stored items only): linked
+ * items never pin a blob, and most catalogs of links have no hash at all.
+ */
+function storedHashIndexes(): string[] {
+  return [
+    'create index images_stored_hash on images (hash) where storage_key is not null',
+    'create index videos_stored_hash on videos (hash) where storage_key is not null',
+  ];
+}
+
+/** Remote connections added through the API (`remote-storage.connections.add`). */
+function connectionsTable(dialect: DialectName): string[] {
+  const { id } = types(dialect);
+  return [
+    `create table connections (
+      id ${id}, name text not null, provider text not null, settings text not null default '{}',
+      created_at text not null, updated_at text not null
+    )`,
+    'create unique index connections_name on connections (name)',
+  ];
+}
+
 /** Every migration, in version order. Append only; never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', statements: initialSchema }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', statements: initialSchema },
+  { version: 2, name: 'stored-hash-indexes', statements: storedHashIndexes },
+  { version: 3, name: 'connections', statements: connectionsTable },
+];
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {

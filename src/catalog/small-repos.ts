@@ -1,5 +1,5 @@
 /** The small repositories: content-addressed blobs, API keys, settings. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import { invalidInput } from '../errors.ts';
 import type { CatalogDb, DialectName } from './db-schema.ts';
 import { nowIso, toApiKey, toApiKeyRecord, toBlob, toJson } from './rows.ts';
@@ -43,8 +43,30 @@ export function createBlobRepo(db: Kysely<CatalogDb>, dialect: DialectName): Cat
         .execute();
       return toBlob(await db.selectFrom('blobs').selectAll().where('hash', '=', b.hash).executeTakeFirstOrThrow());
     },
+
+    async unreferenced(limit, afterHash) {
+      let q = db.selectFrom('blobs').selectAll().where(UNREFERENCED);
+      if (afterHash !== undefined) q = q.where('hash', '>', afterHash);
+      const rows = await q.orderBy('hash').limit(checkCount(limit, 'limit')).execute();
+      return rows.map(toBlob);
+    },
+
+    async remove(hash) {
+      // The reference check sits in the DELETE itself: an item added since the
+      // blob was listed keeps it.
+      const result = await db.deleteFrom('blobs').where('hash', '=', hash).where(UNREFERENCED).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
   };
 }
+
+/**
+ * No item keeps its bytes in the blob: linked items (storage key cleared by
+ * `*.update.links`) may keep the hash but no longer read our copy. Served by
+ * the partial indexes `images_stored_hash`/`videos_stored_hash`.
+ */
+const UNREFERENCED = sql<SqlBool>`not exists (select 1 from images i where i.hash = blobs.hash and i.storage_key is not null)
+  and not exists (select 1 from videos v where v.hash = blobs.hash and v.storage_key is not null)`;
 
 /** The `apiKeys` part of the catalog. */
 export function createApiKeyRepo(db: Kysely<CatalogDb>): Catalog['apiKeys'] {

@@ -197,10 +197,23 @@ export interface NewVideo extends NewItem {
   fileMeta?: VideoFileMeta;
 }
 
+/** What was read from a linked object's header (`forceMetadataForLinks`). */
+export interface LinkedItemMeta {
+  mime: string | null;
+  size: number;
+  /** Images. */
+  width?: number | null;
+  height?: number | null;
+  /** Videos. */
+  fileMeta?: VideoFileMeta;
+}
+
 /** Repoint an item at a link (clears its local bucket/key). */
 export interface LinkUpdate {
   id: number;
   link: string;
+  /** Also set mime, size and dimensions/fileMeta (counters follow the size change). */
+  metadata?: LinkedItemMeta;
 }
 
 /** Item listing: by dataset (optionally with its sub-datasets) or by project. */
@@ -238,6 +251,19 @@ export interface ApiKeyRecord extends ApiKey {
   keyHash: string;
 }
 
+/**
+ * A remote connection added through the API (`remote-storage.connections.*`).
+ * `settings` holds its secrets: never send it to a client as is.
+ */
+export interface StoredConnection {
+  id: number;
+  name: string;
+  provider: string;
+  settings: JsonObject;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** The catalog: everything Stowage knows about projects, items and keys. */
 export interface Catalog {
   /** `sqlite` or `postgres`. */
@@ -264,6 +290,13 @@ export interface Catalog {
     existing(hashes: string[]): Promise<string[]>;
     /** Records a blob; a second insert of the same hash keeps the first. */
     put(b: Omit<Blob, 'createdAt'>): Promise<Blob>;
+    /**
+     * Blobs no image or video keeps its bytes in (no item with the hash and a
+     * storage key; linked items do not count), in hash order after `afterHash`.
+     */
+    unreferenced(limit: number, afterHash?: string): Promise<Blob[]>;
+    /** Deletes the blob's record if it is still unreferenced (checked in the same statement); true when deleted. */
+    remove(hash: string): Promise<boolean>;
   };
   apiKeys: {
     create(k: { name: string; role: ApiKeyRole; prefix: string; keyHash: string }): Promise<ApiKey>;
@@ -279,6 +312,18 @@ export interface Catalog {
     get(name: string): Promise<string | undefined>;
     /** Sets the value only if absent; returns the value now stored. */
     setIfAbsent(name: string, value: string): Promise<string>;
+  };
+  /** Remote connections added through the API (the file's live in remote_links.yml). */
+  connections: {
+    /** All, by name. */
+    list(): Promise<StoredConnection[]>;
+    get(name: string): Promise<StoredConnection | undefined>;
+    /** Adds one; `Conflict` (`NONUNIQUE`) when the name is taken. */
+    create(c: { name: string; provider: string; settings: JsonObject }): Promise<StoredConnection>;
+    /** Replaces provider and settings; undefined when no connection has the name. */
+    update(name: string, c: { provider: string; settings: JsonObject }): Promise<StoredConnection | undefined>;
+    /** Deletes by name; true when it existed. */
+    remove(name: string): Promise<boolean>;
   };
   close(): Promise<void>;
 }

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SECRET_SETTINGS } from '../config/schema.ts';
+import { defaultStoreFactory } from '../links/connection-stores.ts';
+import { checkRemoteLinks } from '../links/remote-links-file.ts';
+import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
 /** `stowage where` and `stowage config check`. */
@@ -23,9 +26,12 @@ export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('settings');
   config.command('check')
     .description('validate .env and the environment (and remote_links.yml when present) without starting')
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const c = configFor(cmd);
       process.stdout.write(`settings are valid (${c.envFile ?? 'environment only'}); ${SECRET_SETTINGS.size} secret settings are never printed\n`);
+      const links = await checkRemoteLinks(c.remoteLinksPath, defaultStoreFactory());
+      if (links.errors.length > 0) throw new CliError(`${c.remoteLinksPath} is invalid:\n  ${links.errors.join('\n  ')}`, 2);
+      if (!links.missing) process.stdout.write(`${c.remoteLinksPath} is valid: ${links.connections.length} connection(s) ${links.connections.join(', ')}\n`);
     });
 }
 

@@ -5,6 +5,8 @@ import { registerServe } from './serve.ts';
 import { registerTokenCommands } from './token-commands.ts';
 import { registerStorageCommands } from './storage-commands.ts';
 import { CliError } from './cli-error.ts';
+import { registerGcCommands } from './gc-commands.ts';
+import { registerLinksCommands } from './links-commands.ts';
 
 /** Builds the `stowage` command line. */
 export function buildCli(): Command {
@@ -17,6 +19,8 @@ export function buildCli(): Command {
   registerConfigCommands(program);
   registerTokenCommands(program);
   registerStorageCommands(program);
+  registerGcCommands(program);
+  registerLinksCommands(program);
   return program;
 }
 

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { createApp } from '../app.ts';
+import { RemoteLinksError } from '../links/remote-links-file.ts';
+import { CliError } from './cli-error.ts';
 import { createLogger } from '../logger.ts';
 import { configFor } from './load.ts';
 
@@ -10,7 +12,10 @@ export function registerServe(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFor(cmd);
       const log = createLogger(config.logLevel);
-      const app = await createApp(config, log);
+      const app = await createApp(config, log).catch((err: unknown) => {
+        // Like a bad setting: exit 2 with every line to fix.
+        throw err instanceof RemoteLinksError ? new CliError(err.message, 2) : err;
+      });
       const address = await app.server.listen({ host: config.host, port: config.port });
       log.info({ address, dataPath: config.dataPath, provider: config.storage.provider }, 'stowage is listening');
       const stop = async (signal: string) => {

@@ -32,6 +32,9 @@ export function parseLink(link: string, field = 'link'): ParsedLink {
   if (key.split('/').some((s) => s === '..' || s === '.') || key.includes('\0')) {
     throw new AppError('InvalidInput', `${field}: "${link}" contains "." or ".." segments`, { field });
   }
+  if (hasEncodedTraversal(key)) {
+    throw new AppError('InvalidInput', `${field}: "${link}" contains percent-encoded "." or ".." segments or NUL`, { field });
+  }
   return { kind: 'bucket', scheme, provider, bucket: m[2], key };
 }
 
@@ -42,4 +45,22 @@ function bad(field: string, link: string): AppError {
     `${field}: "${link.slice(0, 200)}" is not a valid link: expected <scheme>://<bucket>/<key> (scheme one of ${schemes}) or an http(s) URL`,
     { field },
   );
+}
+
+/**
+ * True when percent-decoding the key (up to three times, for double encoding)
+ * yields a `.` or `..` segment or a NUL. Keys are used as written, never
+ * decoded, but a layer that does decode (a proxy, an SDK, a host folder served
+ * elsewhere) must not turn an accepted link into a path traversal.
+ */
+function hasEncodedTraversal(key: string): boolean {
+  let current = key;
+  for (let round = 0; round < 3 && current.includes('%'); round++) {
+    // Byte-wise: only ASCII ('.', '/', '\\', NUL) matters here, and malformed escapes never throw.
+    const decoded = current.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === current) return false;
+    if (decoded.includes('\0') || decoded.split(/[/\\]/).some((s) => s === '..' || s === '.')) return true;
+    current = decoded;
+  }
+  return false;
 }

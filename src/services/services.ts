@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { HotObjectCache } from '../cache/hot-objects.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { Config } from '../config/load-config.ts';
+import type { ConnectionManager } from '../links/connections.ts';
 import type { LinkRegistry } from '../links/registry.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { AuthService, UrlSigner } from './auth.ts';
@@ -16,6 +17,8 @@ export interface Services {
   /** Primary storage (`<prefix>-public` and `<prefix>-private`). */
   store: ObjectStore;
   links: LinkRegistry;
+  /** Named remote connections (remote_links.yml and the API) feeding `links`. */
+  connections: ConnectionManager;
   auth: AuthService;
   signer: UrlSigner;
   ingest: Ingestor;

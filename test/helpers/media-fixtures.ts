@@ -252,3 +252,31 @@ async function encodeVideo(out: string, s: VideoFixtureSpec): Promise<string> {
   }
   return out;
 }
+
+/** Options of {@link makeMetadataHeavyJpeg}. */
+export interface HeavyJpegOptions extends ImageFixtureOptions {
+  /** Characters of EXIF ImageDescription (one APP1 segment; at most ~65,000). */
+  exifChars: number;
+  /** XMP packets of ~60 KB each, as extra APP1 segments before the frame header. */
+  xmpSegments?: number;
+}
+
+/**
+ * A w×h JPEG whose metadata (a large EXIF block, optionally XMP packets) comes
+ * before the frame header, pushing the SOF marker tens or hundreds of KB into
+ * the file, as camera and editing-tool exports do.
+ */
+export async function makeMetadataHeavyJpeg(w: number, h: number, opts: HeavyJpegOptions): Promise<Buffer> {
+  const jpeg = await patterned(w, h, opts).jpeg({ quality: 90 })
+    .withExif({ IFD0: { ImageDescription: 'x'.repeat(opts.exifChars), Make: 'Stowage fixtures' } })
+    .toBuffer();
+  const xmp: Buffer[] = [];
+  for (let i = 0; i < (opts.xmpSegments ?? 0); i++) {
+    const packet = `<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><!-- ${'p'.repeat(60_000)} --></x:xmpmeta><?xpacket end="w"?>`;
+    const body = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet, 'utf8')]);
+    const header = Buffer.from([0xff, 0xe1, 0, 0]);
+    header.writeUInt16BE(body.length + 2, 2);
+    xmp.push(header, body);
+  }
+  return Buffer.concat([jpeg.subarray(0, 2), ...xmp, jpeg.subarray(2)]);
+}

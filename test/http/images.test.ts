@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { catalogBackends } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { makeJpeg, makePng } from '../helpers/media-fixtures.ts';
+import { linkBucket } from '../helpers/link-bucket.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
@@ -105,8 +106,10 @@ for (const backend of catalogBackends()) {
     });
 
     it('adds images by link and validates the link form', async () => {
+      await linkBucket(t, 'bucket', { 'path/remote.jpg': jpeg });
       const [img] = await t.ok('images.bulk.add', { datasetId, images: [{ title: 'remote.jpg', link: 's3://bucket/path/remote.jpg' }] });
       assert.equal(img.link, 's3://bucket/path/remote.jpg');
+      assert.deepEqual([img.width, img.height, img.size], [64, 48, jpeg.length]);
       assert.equal(img.pathOriginal, null);
       const bad = await t.call('images.bulk.add', { datasetId, images: [{ title: 'bad.jpg', link: 'ftp://x/y' }] });
       assert.equal(bad.status, 400);
@@ -183,6 +186,7 @@ for (const backend of catalogBackends()) {
 
     it('repoints images at links in one call and refuses bad batches whole', async () => {
       const imgs = await sdkUpload(t, datasetId, [{ name: 'mv1.jpg', bytes: jpeg }, { name: 'mv2.png', bytes: png }]);
+      await linkBucket(t, 'migration-bucket', { 'p/mv1.jpg': jpeg, 'p/mv2.png': png });
       const res = await t.ok('images.update.links', {
         images: imgs.map((i: { id: number; name: string }) => ({ id: i.id, link: `s3://migration-bucket/p/${i.name}` })),
         clearLocalDataSource: true,
@@ -193,7 +197,7 @@ for (const backend of catalogBackends()) {
       assert.equal(info.hash, sha(jpeg));
       const bad = await t.call('images.update.links', { images: [{ id: imgs[1].id, link: 'not a link' }] });
       assert.equal(bad.status, 400);
-      const missing = await t.call('images.update.links', { images: [{ id: 999999, link: 's3://b/k' }] });
+      const missing = await t.call('images.update.links', { images: [{ id: 999999, link: 's3://migration-bucket/p/mv1.jpg' }] });
       assert.equal(missing.status, 404);
       const tooMany = await t.call('images.update.links', { images: Array.from({ length: 1001 }, (_, i) => ({ id: i + 1, link: 's3://b/k' })) });
       assert.equal(tooMany.status, 400);

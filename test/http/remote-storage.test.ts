@@ -94,7 +94,8 @@ for (const backend of catalogBackends()) {
     it('serves a linked image through images.download', async () => {
       const p = await t.ok('projects.add', { name: 'linked', workspaceId: 1 });
       const ds = await t.ok('datasets.add', { projectId: p.id, name: 'ds' });
-      const [img] = await t.ok('images.bulk.add', { datasetId: ds.id, images: [{ title: 'big.bin', link: 'fs://shared/migrated/big.bin' }] });
+      // Not an image: registered without metadata, served as bytes.
+      const [img] = await t.ok('images.bulk.add', { datasetId: ds.id, forceMetadataForLinks: false, images: [{ title: 'big.bin', link: 'fs://shared/migrated/big.bin' }] });
       const res = await fetch(`${t.baseUrl}/public/api/v3/images.download`, {
         method: 'POST', headers: { 'x-api-key': t.adminKey, 'content-type': 'application/json', range: 'bytes=0-3' },
         body: JSON.stringify({ id: img.id }),

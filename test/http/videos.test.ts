@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { catalogBackends } from '../helpers/catalogs.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { makeVideo } from '../helpers/media-fixtures.ts';
+import { linkBucket } from '../helpers/link-bucket.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
@@ -57,8 +58,11 @@ for (const backend of catalogBackends()) {
     });
 
     it('adds videos by link with names equal to titles, lists and downloads them', async () => {
+      await linkBucket(t, 'cams', { 'a.mp4': mp4 });
+      // No metadata: the public link must not be fetched from a test.
       const added = await t.ok('videos.bulk.add', {
-        datasetId, videos: [{ title: 'a.mp4', link: 's3://cams/a.mp4', meta: {} }, { title: 'b.mp4', link: 'https://example.com/b.mp4', meta: {} }],
+        datasetId, forceMetadataForLinks: false,
+        videos: [{ title: 'a.mp4', link: 's3://cams/a.mp4', meta: {} }, { title: 'b.mp4', link: 'https://example.com/b.mp4', meta: {} }],
       });
       assert.deepEqual(added.map((v: { name: string }) => v.name), ['a.mp4', 'b.mp4']);
       assert.equal(added[1].fullStorageUrl, 'https://example.com/b.mp4');
@@ -71,6 +75,7 @@ for (const backend of catalogBackends()) {
       });
       assert.equal(res.status, 206);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), mp4.subarray(0, 100));
+      t.app.services.links.delete('links-cams');
       const unresolved = await t.call('videos.download', { id: added[0].id });
       assert.equal(unresolved.status, 400);
       assert.match((await unresolved.json() as { error: string }).error, /cams/);
@@ -79,6 +84,7 @@ for (const backend of catalogBackends()) {
     it('repoints videos with videos.update.links', async () => {
       const list = await t.ok('videos.list', { datasetId, filter: [{ field: 'name', operator: '=', value: 'clip.mp4' }] });
       const id = list.entities[0].id;
+      await linkBucket(t, 'migration-bucket', { 'videos/clip.mp4': mp4 });
       const res = await t.ok('videos.update.links', { videos: [{ id, link: 's3://migration-bucket/videos/clip.mp4' }], clearLocalDataSource: true });
       assert.equal(res.success, true);
       const info = await t.ok('videos.info', { id });

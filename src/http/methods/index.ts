@@ -1,4 +1,5 @@
 import type { ApiMethod } from '../api-method.ts';
+import { connectionMethods } from './connections.ts';
 import { imageOnlyMethods, itemMethods } from './items.ts';
 import { projectMethods } from './projects.ts';
 import { remoteStorageMethods } from './remote-storage.ts';
@@ -11,5 +12,6 @@ export const allMethods: ApiMethod[] = [
   ...imageOnlyMethods,
   ...itemMethods('video'),
   ...remoteStorageMethods,
+  ...connectionMethods,
   ...storageMethods,
 ];

@@ -10,6 +10,7 @@ import { imageInfo, videoInfo } from '../wire.ts';
 import { hash, id, jsonObject, wireBool } from '../wire-types.ts';
 import { readUploadParts } from '../multipart.ts';
 import { multipartBody } from '../multipart-reply.ts';
+import { linksImportMethod } from './links-import.ts';
 
 /** Most entities one `*.update.links` call accepts. */
 export const MAX_LINK_UPDATES = 1000;
@@ -66,14 +67,19 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
   });
   const bulkAdd = defineMethod({
     name: `${plural}.bulk.add`,
-    input: z.object({ datasetId: id, [plural]: z.array(addEntry).min(1).max(MAX_BULK_ADD) }),
+    input: z.object({
+      datasetId: id,
+      [plural]: z.array(addEntry).min(1).max(MAX_BULK_ADD),
+      forceMetadataForLinks: wireBool.default(true),
+    }),
     handle: async ({ input, services, baseUrl }) => {
       // The list's key is the plural kind (`images`/`videos`), computed, so zod cannot type it.
-      const body = input as unknown as { datasetId: number } & Record<string, Array<z.output<typeof addEntry>>>;
+      const body = input as unknown as { datasetId: number; forceMetadataForLinks: boolean } & Record<string, Array<z.output<typeof addEntry>>>;
       const entries = (body[plural] ?? []).map((e) => ({ ...e, name: e.title ?? e.name ?? '' }));
+      const opts = { forceMetadataForLinks: body.forceMetadataForLinks };
       const rows = kind === 'image'
-        ? await services.items.addImages(body.datasetId, entries)
-        : await services.items.addVideos(body.datasetId, entries);
+        ? await services.items.addImages(body.datasetId, entries, opts)
+        : await services.items.addVideos(body.datasetId, entries, opts);
       return rows.map(infoOf(kind, baseUrl));
     },
   });
@@ -93,11 +99,14 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
     name: `${plural}.update.links`,
     input: z.object({
       [plural]: z.array(z.object({ id, link: z.string().min(1).max(4096) })).min(1).max(MAX_LINK_UPDATES),
+      // Accepted for the wire; stored bytes are never deleted by a link update (`stowage gc` reclaims them).
       clearLocalDataSource: wireBool.default(true),
+      forceMetadataForLinks: wireBool.default(true),
     }),
     handle: async ({ input, services }) => {
       const updates = input[plural] as Array<{ id: number; link: string }>;
-      const count = await services.items.updateLinks(kind, updates);
+      const forceMetadataForLinks = (input as { forceMetadataForLinks: boolean }).forceMetadataForLinks;
+      const count = await services.items.updateLinks(kind, updates, { forceMetadataForLinks });
       return { success: true, count };
     },
   });
@@ -106,7 +115,7 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
     multipart: true,
     handle: async ({ services, req }) => readUploadParts(req, (file) => services.ingest.ingest(file, kind)),
   });
-  return [list, info, bulkAdd, download, updateLinks, bulkUpload];
+  return [list, info, bulkAdd, download, updateLinks, bulkUpload, linksImportMethod(kind)];
 }
 
 /** Image-only methods: the hash check, batch download and removal. */

@@ -3,6 +3,11 @@ import { AppError } from '../../errors.ts';
 import { isStorageError } from '../../storage/errors.ts';
 import { defineMethod, type ApiMethod } from '../api-method.ts';
 import { sendObject } from '../send-object.ts';
+import { listRemote, parseListPath } from '../../links/remote-list.ts';
+import { wireBool } from '../wire-types.ts';
+
+/** Most items one `remote-storage.list` call returns (the SDK's default and maximum). */
+export const MAX_LIST_LIMIT = 10_000;
 
 const pathInput = z.object({ path: z.string().min(1).max(4096), groupId: z.coerce.number().optional() });
 
@@ -73,5 +78,29 @@ const download = defineMethod({
   },
 });
 
+/**
+ * `remote-storage.list` (GET, query; api-compat §7): a bare JSON array of
+ * files and folders under `path`, paged from the store with `startAfter`.
+ */
+const list = defineMethod({
+  name: 'remote-storage.list',
+  verbs: ['GET', 'POST'],
+  input: z.object({
+    path: z.string().min(1).max(4096),
+    recursive: wireBool.default(true),
+    files: wireBool.default(true),
+    folders: wireBool.default(true),
+    limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(MAX_LIST_LIMIT),
+    startAfter: z.string().max(4096).default(''),
+    groupId: z.coerce.number().optional(),
+  }),
+  handle: async ({ input, services }) => {
+    const at = parseListPath(input.path);
+    // Resolving a placeholder key checks the scheme and bucket like any link (400 naming the bucket).
+    const { store } = services.links.resolve(`${at.scheme}://${at.bucket}/_`, 'path');
+    return listRemote(store, at, input);
+  },
+});
+
 /** Reads and writes of linked remote storage. */
-export const remoteStorageMethods: ApiMethod[] = [upload, exists, stat, download];
+export const remoteStorageMethods: ApiMethod[] = [upload, exists, stat, download, list];

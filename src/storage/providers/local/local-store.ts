@@ -47,6 +47,11 @@ export interface LocalStoreOptions {
   readonly root: string;
   /** Scratch folder for temp files and parts; default `<root>/.tmp`. Same filesystem as `root`. */
   readonly tmpDir?: string | undefined;
+  /**
+   * Serve these buckets from these folders instead of `root/<bucket>` (used by
+   * the `fs` links provider); only these buckets exist then.
+   */
+  readonly bucketFolders?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The local store, with its folders and temp-file housekeeping. */
@@ -78,7 +83,7 @@ class LocalObjectStore implements LocalStore {
   readonly #uploads = new Map<string, LocalMultipartUpload>();
 
   constructor(options: LocalStoreOptions) {
-    this.#layout = new LocalLayout(options.root, options.tmpDir);
+    this.#layout = new LocalLayout(options.root, options.tmpDir, options.bucketFolders);
   }
 
   get root(): string {
@@ -96,7 +101,9 @@ class LocalObjectStore implements LocalStore {
       const path = await this.#resolveObject(bucket, key, ctx);
       // Stat through the open handle so the metadata matches the bytes served
       // even if the object is replaced meanwhile.
-      const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      // O_NONBLOCK: opening a FIFO that replaced the file would otherwise block a
+      // thread-pool thread until a writer appears; the isFile check below refuses it.
+      const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
       try {
         const st = await fh.stat({ bigint: true });
         if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);

@@ -28,9 +28,14 @@ export function splitKey(key: string): { readonly dirs: string[]; readonly name:
 export class LocalLayout {
   readonly root: string;
   readonly tmpDir: string;
+  /** Bucket → folder when buckets are mapped (see `LocalStoreOptions.bucketFolders`). */
+  readonly #folders: ReadonlyMap<string, string> | undefined;
 
-  constructor(root: string, tmpDir: string | undefined) {
+  constructor(root: string, tmpDir: string | undefined, bucketFolders?: Readonly<Record<string, string>>) {
     this.root = resolve(root);
+    this.#folders = bucketFolders === undefined
+      ? undefined
+      : new Map(Object.entries(bucketFolders).map(([bucket, folder]) => [bucket, resolve(folder)]));
     this.tmpDir = resolve(tmpDir ?? join(this.root, '.tmp'));
     const rel = relative(this.root, this.tmpDir);
     const first = rel.split(sep)[0] ?? '';
@@ -58,7 +63,11 @@ export class LocalLayout {
   /** Unresolved folder of `bucket` (the name is validated). */
   bucketPath(bucket: string): string {
     validateBucket(bucket);
-    return join(this.root, bucket);
+    if (this.#folders === undefined) return join(this.root, bucket);
+    const folder = this.#folders.get(bucket);
+    // With mapped buckets, only the mapped ones exist: never fall back to root/<bucket>.
+    if (folder === undefined) throw localError('NotFound', `bucket ${bucket} not found`, { bucket });
+    return folder;
   }
 
   /** Real path of an existing bucket folder; `NotFound` when missing. */
