@@ -3,6 +3,7 @@
  * and key `k` the block blob `k`. Every SDK error is mapped in
  * azure-errors.ts; the SDK never retries (a retry layer wraps every store).
  */
+import { existsViaHead } from '../../exists-via-head.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { addAbortSignal, type Readable } from 'node:stream';
@@ -93,14 +94,8 @@ class AzureObjectStore implements ObjectStore {
     });
   }
 
-  async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.head(bucket, key);
-      return true;
-    } catch (err) {
-      if (isStorageError(err, 'NotFound')) return false;
-      throw err;
-    }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return existsViaHead(() => this.head(bucket, key));
   }
 
   put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {

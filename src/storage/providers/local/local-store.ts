@@ -5,6 +5,7 @@
  * Nothing but objects lives in bucket folders: temp files and multipart parts
  * go to `tmpDir`, which must be on the same filesystem as `root`.
  */
+import { existsViaHead } from '../../exists-via-head.ts';
 import { constants as fsConstants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,6 @@ import type {
   PutOptions,
   StoreCapabilities,
 } from '../../object-store.ts';
-import { isStorageError } from '../../errors.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
@@ -128,14 +128,8 @@ class LocalObjectStore implements LocalStore {
     });
   }
 
-  async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.head(bucket, key);
-      return true;
-    } catch (err) {
-      if (isStorageError(err, 'NotFound')) return false;
-      throw err;
-    }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return existsViaHead(() => this.head(bucket, key));
   }
 
   put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {

@@ -5,6 +5,7 @@
  * migration. Every failure is a `StorageError` (see ./errors.ts); the SDK
  * never retries (the retry layer wrapping every store does).
  */
+import { existsViaHead } from '../../exists-via-head.ts';
 import { addAbortSignal, type Readable } from 'node:stream';
 import {
   CreateBucketCommand,
@@ -26,7 +27,6 @@ import type {
   PutOptions,
   StoreCapabilities,
 } from '../../object-store.ts';
-import { isStorageError } from '../../errors.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { contentTypeFor } from '../../content-type.ts';
 import { guard, httpStatus, s3Error, S3_PROVIDER, serviceCode, withSignal, type S3ErrorContext, type S3ErrorEnv } from './errors.ts';
@@ -117,14 +117,8 @@ class S3ObjectStore implements S3Store {
     });
   }
 
-  async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.head(bucket, key);
-      return true;
-    } catch (err) {
-      if (isStorageError(err, 'NotFound')) return false;
-      throw err;
-    }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return existsViaHead(() => this.head(bucket, key));
   }
 
   put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
