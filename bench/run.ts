@@ -5,17 +5,20 @@
  * of targets closes the run. Exit code 1 when a benchmark failed to run, 0
  * otherwise (a missed target is a finding, printed as MISSED, not a crash).
  */
+import { cacheBenchmark } from './cache.ts';
 import { catalogBenchmark } from './catalog.ts';
 import { linksBenchmark } from './links.ts';
+import { migrateBenchmark } from './migrate.ts';
 import { runCommand } from './lib/run-command.ts';
 import { REPO_ROOT } from './lib/stowage-process.ts';
 import { MissingToolError } from './lib/tools.ts';
 import { say, printTargets, type Benchmark, type BenchOutcome } from './lib/report.ts';
+import { previewsBenchmark } from './previews.ts';
 import { providersBenchmark } from './providers.ts';
 import { serveBenchmark } from './serve.ts';
 import { uploadBenchmark } from './upload.ts';
 
-const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark, linksBenchmark];
+const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark, linksBenchmark, previewsBenchmark, migrateBenchmark, cacheBenchmark];
 
 const KNOBS = `Environment knobs:
   BENCH_SERVE_FILES=1000 BENCH_SERVE_SECONDS=10 BENCH_SERVE_RUNS=3 BENCH_SERVE_CONNECTIONS=64 BENCH_SERVE_THREADS=2
@@ -24,6 +27,9 @@ const KNOBS = `Environment knobs:
   BENCH_PROVIDERS=s3,azure,gcs BENCH_PROVIDER_SMALL_COUNT=1000 BENCH_PROVIDER_BIG_BYTES=1073741824 (1 GiB) BENCH_PROVIDER_RUNS=3
   BENCH_PROVIDER_BIG_RUNS (default BENCH_PROVIDER_RUNS) BENCH_PROVIDER_PHASES=small,big BENCH_PROVIDER_JPEG_BYTES=100000 BENCH_STOWAGE_NODE_OPTIONS (providers: Stowage child only)
   BENCH_LINKS_COUNT=10000 BENCH_LINKS_DISTINCT=200
+  BENCH_MIGRATE_SMALL=10000 BENCH_MIGRATE_BIG=20 BENCH_MIGRATE_BIG_BYTES=100000000
+  BENCH_PREVIEWS_FILES=200 BENCH_PREVIEWS_RUNS=3 BENCH_PREVIEWS_CONCURRENCY=(2 x cores) BENCH_PREVIEWS_SECONDS=10 BENCH_PREVIEWS_CONNECTIONS=64 BENCH_PREVIEWS_THREADS=2
+  BENCH_CACHE_FILES=1000 BENCH_CACHE_SECONDS=10 BENCH_CACHE_RUNS=3
   BENCH_CATALOG_PG_ANALYZE=1 (also measure PostgreSQL after ANALYZE)  BENCH_SERVE_PLAIN_NODE=1 (also measure a minimal node:http file server)
   BENCH_TMPDIR (scratch disk)  BENCH_KEEP=1 (keep scratch)  BENCH_CPU_PROF=1 (server CPU profile summary)  BENCH_LOG_LEVEL=warn`;
 

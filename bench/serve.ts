@@ -11,13 +11,13 @@ import { envFlag, envInt } from './lib/env.ts';
 import { startNginx, type NginxInstance } from './lib/nginx.ts';
 import { makeJpegs, tuneJpeg } from './lib/noise-images.ts';
 import { startPlainServer, type PlainServer } from './lib/plain-file-server.ts';
-import { treeCpuSeconds } from './lib/proc-stats.ts';
 import { endProgress, progress, say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { fmt, median, mib } from './lib/stats.ts';
 import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { NGINX, requireTools, WRK } from './lib/tools.ts';
-import { runWrk, writeWrkScript, type WrkResult } from './lib/wrk.ts';
+import { writeWrkScript, type WrkResult } from './lib/wrk.ts';
+import { measureWrk } from './lib/wrk-rounds.ts';
 
 const TARGET_RATIO = 0.8;
 const UPLOAD_BATCH = 50;
@@ -81,18 +81,8 @@ interface Side {
   cpu: number[];
 }
 
-async function measure(wrkPath: string, side: Side, scriptPath: string, c: ServeConfig, seconds: number, keep: boolean): Promise<void> {
-  const cpuBefore = treeCpuSeconds(side.pid);
-  const r = await runWrk(wrkPath, { url: side.url, scriptPath, threads: c.threads, connections: c.connections, seconds });
-  const cpu = (treeCpuSeconds(side.pid) - cpuBefore) / r.seconds;
-  if (r.statusErrors > 0 || r.socketErrors > 0) {
-    throw new Error(`${side.label}: ${r.statusErrors} non-2xx replies and ${r.socketErrors} socket errors out of ${r.requests} requests`);
-  }
-  const tag = keep ? `run ${side.results.length + 1}` : 'warm-up';
-  say(`  ${side.label.padEnd(8)} ${tag.padEnd(7)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  ${fmt(r.bytes / r.seconds / 2 ** 20, 0)} MiB/s  server CPU ${fmt(cpu, 2)} cores`);
-  if (!keep) return;
-  side.results.push(r);
-  side.cpu.push(cpu);
+function measure(wrkPath: string, side: Side, scriptPath: string, c: ServeConfig, seconds: number, keep: boolean): Promise<void> {
+  return measureWrk(wrkPath, side, scriptPath, c, seconds, keep);
 }
 
 /** Makes the noise JPEGs, uploads them; returns the files and their storage paths. */

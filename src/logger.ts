@@ -4,6 +4,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export const REDACT_PATHS = [
   'req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie',
   '*.secretKey', '*.secret_key', '*.accessKey', '*.access_key', '*.password', '*.token', '*.key_pem',
+  '*.private_key', '*.privateKey', '*.sessionToken', '*.secretAccessKey',
 ];
 
 /** The service's pino logger, with secrets redacted. */

@@ -1,6 +1,7 @@
 /**
  * The nginx anchor: our own config in a temp folder, one worker, loopback
- * port, serving a folder with sendfile and no access log.
+ * port, sendfile and no access log; serving either a folder or, as a CDN in
+ * front of a bucket would, a proxy_cache of an upstream.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,7 +17,45 @@ export interface NginxInstance {
   stop(): Promise<void>;
 }
 
-function nginxConf(dir: string, root: string, port: number): string {
+/** The `server {}` block of a folder served as it is. */
+function staticSite(root: string, port: number): string {
+  return `server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / { }
+  }`;
+}
+
+/**
+ * The cache zone and `server {}` block of a caching proxy: every URI is passed
+ * unchanged to `upstream`, 200s are kept for 1 h under the URI alone (so the
+ * x-api-key header wrk sends cannot split entries), and `x-cache-status` says
+ * whether a reply was a HIT.
+ */
+function proxyCacheSite(dir: string, upstream: URL, port: number): string {
+  return `proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=bench:16m max_size=4g inactive=1h use_temp_path=off;
+  upstream origin {
+    server ${upstream.host};
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host ${upstream.host};
+      proxy_cache bench;
+      proxy_cache_valid 200 1h;
+      proxy_cache_key $uri;
+      # Concurrent misses of one URI make one upstream request, as Stowage's single flight does.
+      proxy_cache_lock on;
+      add_header x-cache-status $upstream_cache_status;
+    }
+  }`;
+}
+
+function nginxConf(dir: string, site: string): string {
   // Workers of a root master would run as "nobody", which cannot enter a 0700 mkdtemp folder.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
   return `${user}daemon off;
@@ -38,21 +77,30 @@ http {
   fastcgi_temp_path ${join(dir, 'fastcgi')};
   uwsgi_temp_path ${join(dir, 'uwsgi')};
   scgi_temp_path ${join(dir, 'scgi')};
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-    location / { }
-  }
+  ${site}
 }
 `;
 }
 
 /** Starts nginx serving `root`; `probePath` must answer 200 before this returns. */
 export async function startNginx(nginxPath: string, dir: string, root: string, probePath: string): Promise<NginxInstance> {
+  return launch(nginxPath, dir, probePath, (port) => staticSite(root, port));
+}
+
+/**
+ * Starts nginx as a caching reverse proxy of `upstream` (`http://host:port`,
+ * which must answer unsigned GETs); the cache lives in `dir`/cache.
+ * `probePath` must answer 200 (and is cached by that) before this returns.
+ */
+export async function startNginxProxyCache(nginxPath: string, dir: string, upstream: string, probePath: string): Promise<NginxInstance> {
+  return launch(nginxPath, dir, probePath, (port) => proxyCacheSite(dir, new URL(upstream), port));
+}
+
+async function launch(nginxPath: string, dir: string, probePath: string, site: (port: number) => string): Promise<NginxInstance> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const confPath = join(dir, 'nginx.conf');
-  await writeFile(confPath, nginxConf(dir, root, port));
+  await writeFile(confPath, nginxConf(dir, site(port)));
   // -e: start-up errors go to our folder, not /var/log/nginx.
   const child = spawn(nginxPath, ['-p', dir, '-c', confPath, '-e', join(dir, 'error.log')], { stdio: 'ignore' });
   track(child);

@@ -1,5 +1,5 @@
 /**
- * Starts Stowage (`src/cli/main.ts serve`) as a child process on a free
+ * Starts Stowage (`bin/stowage.mjs serve`, as `npm start` does) as a child process on a free
  * loopback port with its own DATA_PATH and admin token, waits for /healthz,
  * and stops it. The child runs under the same Node binary as the bench.
  */
@@ -76,10 +76,18 @@ export async function startStowage(opts: StartOptions): Promise<StowageInstance>
   };
 }
 
+/** The Node flags of `npm start` (package.json), so the bench measures what users run. */
+function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('bin/stowage.mjs')).filter((w) => w.startsWith('--'));
+}
+
 function spawnServer(opts: StartOptions, port: number, logPath: string): ChildProcess {
-  const nodeArgs = opts.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
+  const profile = opts.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
+  const nodeArgs = [...startScriptNodeFlags(), ...profile];
   const logFd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/stowage.mjs', 'serve'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', logFd, logFd],
     env: {

@@ -15,6 +15,7 @@ import { PgMaintenance } from './pg-maintenance.ts';
 import { createProjectRepo } from './project-repo.ts';
 import { createApiKeyRepo, createBlobRepo, createSettingsRepo } from './small-repos.ts';
 import { createConnectionRepo } from './connection-repo.ts';
+import { createMigrationJobRepo } from './migration-job-repo.ts';
 import { openSqlite } from './sqlite-open.ts';
 import type { Catalog } from './types.ts';
 
@@ -95,6 +96,7 @@ function assemble(db: Kysely<CatalogDb>, dialect: DialectName, maintenance: PgMa
     apiKeys: createApiKeyRepo(db),
     settings: createSettingsRepo(db),
     connections: createConnectionRepo(db),
+    migrationJobs: createMigrationJobRepo(db),
     close: () => (closing ??= (async () => {
       await maintenance?.idle();
       await db.destroy();

@@ -126,6 +126,26 @@ export interface ConnectionTable {
   updated_at: string;
 }
 
+export interface MigrationJobTable {
+  id: Generated<number>;
+  kind: string;
+  project_id: number;
+  target: string;
+  /** JSON object. */
+  options: string;
+  status: string;
+  /** JSON object of counters. */
+  progress: string;
+  resume_after: number;
+  error: string | null;
+  owner: string | null;
+  cancel_requested: number;
+  heartbeat_at: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface MigrationTable {
   version: number;
   name: string;
@@ -144,6 +164,7 @@ export interface CatalogDb {
   api_keys: ApiKeyTable;
   settings: SettingTable;
   connections: ConnectionTable;
+  migration_jobs: MigrationJobTable;
   stowage_migrations: MigrationTable;
 }
 

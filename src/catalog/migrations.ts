@@ -183,11 +183,30 @@ function connectionsTable(dialect: DialectName): string[] {
   ];
 }
 
+/**
+ * Migration jobs (`stowage migrate project`, `migrations.*`): progress and a
+ * resume cursor survive a crash; `owner` + `heartbeat_at` tell a live run
+ * from an abandoned one.
+ */
+function migrationJobsTable(dialect: DialectName): string[] {
+  const { id, int } = types(dialect);
+  return [
+    `create table migration_jobs (
+      id ${id}, kind text not null, project_id ${int} not null, target text not null,
+      options text not null default '{}', status text not null, progress text not null default '{}',
+      resume_after ${int} not null default 0, error text, owner text, cancel_requested ${int} not null default 0,
+      heartbeat_at text, created_at text not null, updated_at text not null, finished_at text
+    )`,
+    'create index migration_jobs_project on migration_jobs (project_id, target)',
+  ];
+}
+
 /** Every migration, in version order. Append only; never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', statements: initialSchema },
   { version: 2, name: 'stored-hash-indexes', statements: storedHashIndexes },
   { version: 3, name: 'connections', statements: connectionsTable },
+  { version: 4, name: 'migration-jobs', statements: migrationJobsTable },
 ];
 
 /** Options of {@link migrate}. */

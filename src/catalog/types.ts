@@ -7,6 +7,9 @@
 /** JSON object stored as-is (customData, meta, settings, fileMeta). */
 export type JsonObject = Record<string, unknown>;
 
+export type { MigrationJob, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+import type { MigrationJob, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+
 export type ProjectType = 'images' | 'videos';
 
 /** The default team and workspace every install has (ids 1). */
@@ -251,19 +254,6 @@ export interface ApiKeyRecord extends ApiKey {
   keyHash: string;
 }
 
-/**
- * A remote connection added through the API (`remote-storage.connections.*`).
- * `settings` holds its secrets: never send it to a client as is.
- */
-export interface StoredConnection {
-  id: number;
-  name: string;
-  provider: string;
-  settings: JsonObject;
-  createdAt: string;
-  updatedAt: string;
-}
-
 /** The catalog: everything Stowage knows about projects, items and keys. */
 export interface Catalog {
   /** `sqlite` or `postgres`. */
@@ -324,6 +314,27 @@ export interface Catalog {
     update(name: string, c: { provider: string; settings: JsonObject }): Promise<StoredConnection | undefined>;
     /** Deletes by name; true when it existed. */
     remove(name: string): Promise<boolean>;
+  };
+  /** Project migration jobs (see `src/migrate/`). */
+  migrationJobs: {
+    create(j: { projectId: number; target: string; options: JsonObject; owner: string }): Promise<MigrationJob>;
+    get(id: number): Promise<MigrationJob | undefined>;
+    /** Newest first. */
+    list(limit: number): Promise<MigrationJob[]>;
+    /** The newest job of this project and target that is not done. */
+    findUnfinished(projectId: number, target: string): Promise<MigrationJob | undefined>;
+    /**
+     * Takes a job over for `owner` unless it is done or another owner's run
+     * is still live (heartbeat at or after `staleBefore`, and not `deadOwner`).
+     * Sets it running and clears the cancel request. Undefined when refused.
+     */
+    claim(id: number, owner: string, staleBefore: string, deadOwner?: string): Promise<MigrationJob | undefined>;
+    /** Writes the owner's progress and beats the heartbeat; undefined once another owner took the job. */
+    save(id: number, owner: string, update: MigrationJobUpdate): Promise<MigrationJob | undefined>;
+    /** Asks the running owner to stop (it sees the flag at its next save). */
+    requestCancel(id: number): Promise<MigrationJob | undefined>;
+    /** Marks a job nobody runs as cancelled (only if still owned by `owner` or unowned). */
+    markCancelled(id: number, owner: string | null): Promise<MigrationJob | undefined>;
   };
   close(): Promise<void>;
 }

@@ -3,6 +3,8 @@ import { createCatalog } from '../catalog/create-catalog.ts';
 import { parseDuration } from '../config/units.ts';
 import { collectGarbage, type GcReport } from '../services/gc.ts';
 import { openPrimaryStore } from '../storage/create-store.ts';
+import { openTier } from '../cache/cache-tiers.ts';
+import { withCache } from '../cache/caching-store.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
@@ -39,7 +41,10 @@ export function registerGcCommands(program: Command): void {
       if (minAgeMs === undefined) throw new CliError(`--min-age "${flags.minAge}": expected a duration such as 1h or 30m`, 2);
       const config = configFor(cmd);
       const catalog = await createCatalog({ url: config.catalogUrl });
-      const { store } = openPrimaryStore(config, { maxAttempts: 2 });
+      const { store: primary } = await openPrimaryStore(config, { maxAttempts: 2 });
+      // Deleting through the storage cache drops its copy too, or the server would go on serving removed originals.
+      const cache = config.storage.provider === 'http' ? undefined : await openTier(config, 'storage', { repair: false });
+      const store = cache === undefined ? primary : withCache(primary, cache, { scope: 'primary' });
       try {
         const dryRun = flags.dryRun === true;
         const report = await collectGarbage({
@@ -51,6 +56,7 @@ export function registerGcCommands(program: Command): void {
         if (report.failed > 0) throw new CliError('gc finished with errors', 1);
       } finally {
         await store.close();
+        await cache?.close();
         await catalog.close();
       }
     });

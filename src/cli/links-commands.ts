@@ -58,7 +58,7 @@ export function registerLinksCommands(program: Command): void {
       if (!Number.isSafeInteger(datasetId) || datasetId <= 0) throw new CliError(`--dataset "${flags.dataset}": expected a dataset id`, 2);
       const size = await stat(file).then((s) => s.size, () => { throw new CliError(`cannot read ${file}`, 2); });
       const config = configFor(cmd);
-      const app = await createApp(config, createLogger('warn', process.stderr));
+      const app = await createApp(config, createLogger('warn', process.stderr), { serving: false });
       const bar = progressBar(size);
       try {
         const { catalog, items } = app.services;

@@ -7,6 +7,9 @@ import { registerStorageCommands } from './storage-commands.ts';
 import { CliError } from './cli-error.ts';
 import { registerGcCommands } from './gc-commands.ts';
 import { registerLinksCommands } from './links-commands.ts';
+import { registerCacheCommands } from './cache-commands.ts';
+import { registerCertsCommands } from './certs-commands.ts';
+import { registerMigrateCommands } from './migrate-commands.ts';
 
 /** Builds the `stowage` command line. */
 export function buildCli(): Command {
@@ -21,6 +24,9 @@ export function buildCli(): Command {
   registerStorageCommands(program);
   registerGcCommands(program);
   registerLinksCommands(program);
+  registerCacheCommands(program);
+  registerCertsCommands(program);
+  registerMigrateCommands(program);
   return program;
 }
 

@@ -32,10 +32,10 @@ export function registerStorageCommands(program: Command): void {
     .description('check read, write, list, multipart and delete on both buckets and print a table')
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFor(cmd);
-      const { store } = openPrimaryStore(config, { maxAttempts: 2 });
+      const { store } = await openPrimaryStore(config, { maxAttempts: 2 });
       try {
         const rows = await checkPrimaryBuckets(config, store);
-        process.stdout.write(`${renderAccessTable(config.storage.provider, describeProviderEndpoint(config), rows)}\n`);
+        process.stdout.write(`${renderAccessTable(config.storage.provider, await describeProviderEndpoint(config), rows)}\n`);
         if (!rows.every(accessOk)) throw new CliError('storage check failed', 1);
       } finally {
         await store.close();
@@ -48,7 +48,7 @@ export function registerStorageCommands(program: Command): void {
       const age = parseDuration(opts.olderThan);
       if (age === undefined) throw new CliError(`--older-than "${opts.olderThan}": expected a duration such as 24h or 30m`, 2);
       const config = configFor(cmd);
-      const primary = openPrimaryStore(config, { maxAttempts: 2 });
+      const primary = await openPrimaryStore(config, { maxAttempts: 2 });
       try {
         const n = await sweepPrimaryBuckets(config, primary, age ?? ABANDONED_UPLOAD_AGE_MS);
         process.stdout.write(`removed ${n} abandoned upload(s) older than ${opts.olderThan}\n`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { announceChange } from '../catalog/change-feed.ts';
 import { createCatalog } from '../catalog/create-catalog.ts';
 import type { Catalog } from '../catalog/types.ts';
 import { AuthService } from '../services/auth.ts';
@@ -48,6 +49,8 @@ export function registerTokenCommands(program: Command): void {
       const target = /^\d+$/.test(idOrName) ? Number(idOrName) : idOrName;
       const n = await withCatalog(cmd, (c) => c.apiKeys.revoke(target));
       if (n === 0) throw new CliError(`no active key with id or name "${idOrName}"`);
+      // Running instances on a PostgreSQL catalog forget the key at once, not at the end of their cache lifetime.
+      await announceChange(configFor(cmd).catalogUrl, 'api-keys');
       process.stdout.write(`revoked ${n} key(s)\n`);
     });
 }

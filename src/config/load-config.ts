@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { readEnvFile, type EnvFile } from './env-file.ts';
-import { providerProblems } from './provider-rules.ts';
+import { providerProblems, rolesAnywhereSettingsOf } from './provider-rules.ts';
+import type { RolesAnywhereInput } from '../rolesanywhere/settings.ts';
 import { SECRET_SETTINGS, SETTING_NAMES, settingsSchema, type Settings } from './schema.ts';
 
 /** Settings resolved into the shape the service uses. */
@@ -9,6 +10,8 @@ export interface Config {
   port: number;
   /** Absolute DATA_PATH. */
   dataPath: string;
+  /** `DATA_PATH_SHARED`: every instance sees the same DATA_PATH. */
+  dataPathShared: boolean;
   /** `DATA_PATH/storage`: local buckets live here. */
   storagePath: string;
   storage: {
@@ -22,6 +25,8 @@ export interface Config {
     secretKey: string | undefined;
     region: string | undefined;
     iamRole: string | undefined;
+    /** IAM Roles Anywhere, when any `STORAGE_ROLESANYWHERE_*` is set. */
+    rolesAnywhere: RolesAnywhereInput | undefined;
     credentialsPath: string | undefined;
     createBuckets: boolean;
   };
@@ -109,6 +114,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
     host: s.HOST,
     port: s.PORT ?? 8080,
     dataPath,
+    dataPathShared: s.DATA_PATH_SHARED,
     storagePath: join(dataPath, 'storage'),
     storage: {
       provider: s.STORAGE_PROVIDER,
@@ -121,6 +127,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
       secretKey: s.STORAGE_SECRET_KEY,
       region: s.STORAGE_REGION,
       iamRole: s.STORAGE_IAM_ROLE,
+      rolesAnywhere: rolesAnywhereSettingsOf(s),
       credentialsPath: s.STORAGE_CREDENTIALS_PATH,
       createBuckets: s.STORAGE_CREATE_BUCKETS,
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sessionDurationSchema } from '../rolesanywhere/settings.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 const PROVIDERS = ['http', 'minio', 'azure', 'google'] as const;
@@ -42,6 +43,12 @@ export const settingsSchema = z.object({
   PORT: port('8080'),
   /** Folder for storage, caches, catalog and the admin token. Default `./data`. */
   DATA_PATH: z.string().min(1).default('./data'),
+  /**
+   * DATA_PATH is one folder shared by every instance (a network filesystem),
+   * so several instances on one PostgreSQL catalog may use local storage.
+   * Default `false`: a second such instance is refused at start.
+   */
+  DATA_PATH_SHARED: bool('false'),
   /** Where uploads go: `http` (local disk, default), `minio` (any S3), `azure`, `google`. */
   STORAGE_PROVIDER: z.enum(PROVIDERS, { message: `expected one of ${PROVIDERS.join(', ')}` }).default('http'),
   /** Buckets are `<prefix>-public` and `<prefix>-private`. Default `stowage`. */
@@ -59,6 +66,27 @@ export const settingsSchema = z.object({
   STORAGE_REGION: optionalText,
   /** AWS IAM role name for instance-metadata credentials (instead of keys). */
   STORAGE_IAM_ROLE: optionalText,
+  /**
+   * IAM Roles Anywhere (S3 only, instead of keys): the client certificate as
+   * PEM, base64 of the PEM, or a file path (read again at each renewal). No default.
+   */
+  STORAGE_ROLESANYWHERE_CERTIFICATE: optionalText,
+  /** Intermediate CA certificates (at most 5): PEM, base64 or a path. Default: none. */
+  STORAGE_ROLESANYWHERE_CERTIFICATE_CHAIN: optionalText,
+  /** The certificate's RSA or EC private key: PEM, base64 or a path. Never logged. No default. */
+  STORAGE_ROLESANYWHERE_PRIVATE_KEY: optionalText,
+  /** `arn:aws:rolesanywhere:<region>:<account>:trust-anchor/<id>`. No default. */
+  STORAGE_ROLESANYWHERE_TRUST_ANCHOR_ARN: optionalText,
+  /** `arn:aws:rolesanywhere:<region>:<account>:profile/<id>`. No default. */
+  STORAGE_ROLESANYWHERE_PROFILE_ARN: optionalText,
+  /** `arn:aws:iam::<account>:role/<name>`. No default. */
+  STORAGE_ROLESANYWHERE_ROLE_ARN: optionalText,
+  /** Roles Anywhere region. Default: the trust anchor ARN's region. */
+  STORAGE_ROLESANYWHERE_REGION: optionalText,
+  /** Session length in seconds, 900-43200. Default: the profile's (3600 unless changed). */
+  STORAGE_ROLESANYWHERE_SESSION_DURATION: sessionDurationSchema,
+  /** CreateSession endpoint. Default `https://rolesanywhere.<region>.amazonaws.com`. */
+  STORAGE_ROLESANYWHERE_ENDPOINT: optionalText,
   /** Google service-account JSON file. */
   STORAGE_CREDENTIALS_PATH: optionalText,
   /** Create missing buckets at start. Default `false`. */
@@ -107,4 +135,4 @@ export type Settings = z.output<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsSchema.shape) as Array<keyof Settings>;
 
 /** Settings whose values must never be printed. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['STORAGE_SECRET_KEY', 'STORAGE_ACCESS_KEY', 'STOWAGE_ADMIN_TOKEN']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['STORAGE_SECRET_KEY', 'STORAGE_ACCESS_KEY', 'STOWAGE_ADMIN_TOKEN', 'STORAGE_ROLESANYWHERE_PRIVATE_KEY']);

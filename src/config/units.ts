@@ -24,3 +24,15 @@ export function parseDuration(text: string): number | undefined {
   const unit = DURATION_UNITS[unitName];
   return unit === undefined ? undefined : Math.floor(Number(m[1]) * unit);
 }
+
+/** A byte count for people: `512 B`, `1.5 MiB`, `2.0 GiB` (binary units, one decimal). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { HotEntry, HotObjectCache } from '../cache/hot-objects.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
+import { contentTypeFor, DEFAULT_CONTENT_TYPE } from '../storage/content-type.ts';
 
 /** How to send one stored object. */
 export interface SendOptions {
@@ -13,6 +14,12 @@ export interface SendOptions {
   checksum?: string | null | undefined;
   /** Overrides the stored content type. */
   contentType?: string | null | undefined;
+  /**
+   * When the store knows no type, or only `application/octet-stream` (what
+   * uploads without one get), guess it from the key's extension, so browsers
+   * show images and play videos inline. For objects we did not store.
+   */
+  guessContentType?: boolean | undefined;
   /** Suggested download name (Content-Disposition). */
   filename?: string | undefined;
   /** Honour If-None-Match with 304. */
@@ -80,7 +87,8 @@ function sendEntry(req: FastifyRequest, reply: FastifyReply, o: SendOptions, e: 
 
 function setHeaders(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range: ResolvedRange | undefined): void {
   reply.header('accept-ranges', 'bytes').header('etag', info.etag)
-    .header('content-type', o.contentType ?? info.contentType ?? 'application/octet-stream')
+    .header('last-modified', info.lastModified.toUTCString())
+    .header('content-type', o.contentType ?? storedType(o, info))
     .header('cache-control', 'private, max-age=3600');
   if (range === undefined) {
     reply.header('content-length', info.size);
@@ -92,6 +100,12 @@ function setHeaders(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range
   if (o.filename !== undefined) {
     reply.header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(o.filename)}`);
   }
+}
+
+function storedType(o: SendOptions, info: ObjectInfo): string {
+  const known = info.contentType !== undefined && info.contentType !== DEFAULT_CONTENT_TYPE;
+  if (known || o.guessContentType !== true) return info.contentType ?? DEFAULT_CONTENT_TYPE;
+  return contentTypeFor(o.key);
 }
 
 async function collect(body: Readable): Promise<Buffer> {

@@ -6,6 +6,8 @@ import type { Services } from '../services/services.ts';
 import { registerApi } from './api-router.ts';
 import { errorHandler } from './error-handler.ts';
 import { allMethods } from './methods/index.ts';
+import { registerHealthRoutes } from './health-routes.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 import { registerStorageRoutes } from './storage-routes.ts';
 
 /**
@@ -38,7 +40,8 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
   });
   registerApi(app, services, allMethods);
   registerStorageRoutes(app, services);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerMetricsRoute(app, services);
+  registerHealthRoutes(app, services);
   return app;
 }
 

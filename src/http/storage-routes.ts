@@ -2,11 +2,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { Services } from '../services/services.ts';
 import { requirePrincipal } from './auth-hook.ts';
+import { registerPreviewRoutes } from './preview-routes.ts';
+import { registerRemoteRoutes } from './remote-routes.ts';
 import { sendObject } from './send-object.ts';
 
 /**
  * Serves our two buckets at `GET|HEAD /<bucket>/<key>` (the `pathOriginal` of
- * items), with Range, ETag and If-None-Match, to an API key or a signed URL.
+ * items), with Range, ETag and If-None-Match, to an API key or a signed URL,
+ * linked objects at `/remote/<scheme>/<bucket>/<key>` (see remote-routes.ts),
+ * and previews and conversions of both (see preview-routes.ts).
  */
 export function registerStorageRoutes(app: FastifyInstance, services: Services): void {
   const { publicBucket, privateBucket } = services.config.storage;
@@ -20,4 +24,6 @@ export function registerStorageRoutes(app: FastifyInstance, services: Services):
   for (const bucket of buckets) {
     app.route({ method: ['GET', 'HEAD'], url: `/${bucket}/*`, handler: handlerFor(bucket) });
   }
+  registerRemoteRoutes(app, services);
+  registerPreviewRoutes(app, services);
 }

@@ -1,12 +1,31 @@
 import type { Dataset, Image, ItemBase, Project, Video } from '../catalog/types.ts';
 
 const URL_SAFE = /^[A-Za-z0-9._~\/-]*$/;
+const BUCKET_LINK = /^([a-z0-9]+):\/\/([^/]+)\/(.+)$/i;
+
+/** First segment of the storage paths of linked objects: `/remote/<scheme>/<bucket>/<key>`. */
+export const REMOTE_ROOT = 'remote';
 
 /** URL path of a stored object: `/<bucket>/<key>` with each segment escaped. */
 export function storagePath(bucket: string, key: string): string {
+  return `/${escapePath(bucket)}/${escapePath(key)}`;
+}
+
+/**
+ * Storage path of a bucket link (`s3://b/k` → `/remote/s3/b/k`, segments
+ * escaped), served by the remote storage route; null for public http(s)
+ * links, which browsers load from where they are.
+ */
+export function remotePath(link: string): string | null {
+  const m = BUCKET_LINK.exec(link);
+  const [scheme, bucket, key] = [m?.[1], m?.[2], m?.[3]];
+  if (scheme === undefined || bucket === undefined || key === undefined || /^https?$/i.test(scheme)) return null;
+  return `/${REMOTE_ROOT}/${scheme.toLowerCase()}${storagePath(bucket, key)}`;
+}
+
+function escapePath(path: string): string {
   // Our own keys are URL-safe; encoding them segment by segment costs a list of 1,000 noticeably.
-  if (URL_SAFE.test(key)) return `/${bucket}/${key}`;
-  return `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return URL_SAFE.test(path) ? path : path.split('/').map(encodeURIComponent).join('/');
 }
 
 /** ProjectInfo of the wire (api-compat §4). */
@@ -35,7 +54,10 @@ function paths(item: ItemBase, baseUrl: string): { pathOriginal: string | null; 
     const p = storagePath(item.bucket, item.storageKey);
     return { pathOriginal: p, fullStorageUrl: baseUrl + p };
   }
-  const publicLink = item.link !== null && /^https?:\/\//i.test(item.link) ? item.link : null;
+  if (item.link === null) return { pathOriginal: null, fullStorageUrl: null };
+  const p = remotePath(item.link);
+  if (p !== null) return { pathOriginal: p, fullStorageUrl: baseUrl + p };
+  const publicLink = /^https?:\/\//i.test(item.link) ? item.link : null;
   return { pathOriginal: null, fullStorageUrl: publicLink };
 }
 
@@ -57,7 +79,9 @@ export function videoInfo(v: Video, baseUrl: string): Record<string, unknown> {
     id: v.id, name: v.name, hash: v.hash, link: v.link, teamId: v.teamId, workspaceId: v.workspaceId,
     projectId: v.projectId, datasetId: v.datasetId, pathOriginal, fullStorageUrl, createdAt: v.createdAt,
     updatedAt: v.updatedAt, tags: [], fileMeta: { mime: v.mime, size: String(v.size), ...v.fileMeta },
-    meta: v.meta, customData: v.customData, processingPath: v.storageKey, description: v.description,
+    meta: v.meta, customData: v.customData, description: v.description,
+    // What the SDK's thumbnail URL puts after `image-converter/videoframe/<frame>/`: a key of our bucket, or a linked video's `remote/…` path.
+    processingPath: v.storageKey ?? pathOriginal?.slice(1) ?? null,
     createdBy: v.createdBy, size: String(v.size),
   };
 }

@@ -7,6 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { isValidBucket } from '../storage/keys.ts';
+import { ROLESANYWHERE_FIELDS, rolesAnywhereProblems, sessionDurationSchema } from '../rolesanywhere/settings.ts';
 
 /** Providers of the seed's format. */
 export const CONNECTION_PROVIDERS = ['minio', 'azure', 'google', 'fs'] as const;
@@ -22,7 +23,7 @@ export const CONNECTION_NAME_RULE = 'use 1-63 letters, digits, ".", "_" or "-", 
 
 /** Every field an entry may have. */
 export const CONNECTION_FIELDS = [
-  'provider', 'endpoint', 'access_key', 'secret_key', 'iam_role', 'region', 'credentials_path', 'path', 'buckets', 'writable',
+  'provider', 'endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path', 'path', 'buckets', 'writable',
 ] as const;
 
 // YAML is read with the failsafe schema (every scalar is text, so keys like
@@ -53,12 +54,29 @@ const writable = z.preprocess(
   z.boolean({ error: 'expected true or false' }).optional(),
 );
 
+/** IAM Roles Anywhere credentials of an S3 connection (see src/rolesanywhere/settings.ts). */
+const rolesAnywhere = z.preprocess(
+  blankToUndefined,
+  z.strictObject({
+    certificate: text('the client certificate (PEM, base64 of it, or a file path)'),
+    certificate_chain: text('intermediate certificates (PEM, base64 of it, or a file path)'),
+    private_key: text('the private key (PEM, base64 of it, or a file path)'),
+    trust_anchor_arn: text('a trust anchor ARN'),
+    profile_arn: text('a profile ARN'),
+    role_arn: text('a role ARN'),
+    region: text('a region'),
+    session_duration: sessionDurationSchema,
+    endpoint: text('an endpoint (host or URL)'),
+  }, { error: (iss) => (iss.code === 'invalid_type' ? 'expected a map of certificate, private_key, trust_anchor_arn, profile_arn, role_arn, …' : undefined) }).optional(),
+);
+
 const baseSchema = z.strictObject({
   provider,
   endpoint: text('an endpoint (host or URL)'),
   access_key: text('an access key'),
   secret_key: text('a secret key'),
   iam_role: text('an IAM role name'),
+  rolesanywhere: rolesAnywhere,
   region: text('a region'),
   credentials_path: text('a file path'),
   path: text('a folder path'),
@@ -90,22 +108,16 @@ function crossCheck(s: ConnectionSettings, ctx: Ctx): void {
   if (s.provider !== 'fs') forbid(s, ctx, ['path', 'writable'], 'only the fs provider serves a host folder');
   switch (s.provider) {
     case 'minio':
-      forbid(s, ctx, ['credentials_path'], 'S3 uses access_key/secret_key or iam_role');
-      if (s.iam_role !== undefined && (s.access_key !== undefined || s.secret_key !== undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['iam_role'], message: 'use either iam_role or access_key/secret_key, not both' });
-      } else if (s.iam_role === undefined) {
-        need(s, ctx, 'access_key', 'required for provider minio (or set iam_role instead of keys)');
-        need(s, ctx, 'secret_key', 'required for provider minio (or set iam_role instead of keys)');
-      }
+      checkS3Credentials(s, ctx);
       break;
     case 'azure':
       need(s, ctx, 'endpoint', 'required for provider azure: https://<account>.blob.core.windows.net');
       need(s, ctx, 'access_key', 'required for provider azure: the storage account name');
       need(s, ctx, 'secret_key', 'required for provider azure: the account key or a SAS token (?sv=…)');
-      forbid(s, ctx, ['iam_role', 'credentials_path', 'region'], 'Azure uses access_key (account) and secret_key');
+      forbid(s, ctx, ['iam_role', 'rolesanywhere', 'credentials_path', 'region'], 'Azure uses access_key (account) and secret_key');
       break;
     case 'google':
-      forbid(s, ctx, ['access_key', 'secret_key', 'iam_role', 'region'], 'Google uses credentials_path');
+      forbid(s, ctx, ['access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region'], 'Google uses credentials_path');
       break;
     case 'fs':
       checkFs(s, ctx);
@@ -113,8 +125,25 @@ function crossCheck(s: ConnectionSettings, ctx: Ctx): void {
   }
 }
 
+/** One kind of S3 credentials: keys, iam_role or rolesanywhere. */
+function checkS3Credentials(s: ConnectionSettings, ctx: Ctx): void {
+  forbid(s, ctx, ['credentials_path'], 'S3 uses access_key/secret_key, iam_role or rolesanywhere');
+  const hasKeys = s.access_key !== undefined || s.secret_key !== undefined;
+  if (s.rolesanywhere !== undefined) {
+    if (hasKeys || s.iam_role !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rolesanywhere'], message: 'use one kind of credentials: rolesanywhere, iam_role or access_key/secret_key' });
+    }
+    for (const p of rolesAnywhereProblems(s.rolesanywhere)) ctx.addIssue({ code: 'custom', path: ['rolesanywhere', p.field], message: p.message });
+  } else if (s.iam_role !== undefined && hasKeys) {
+    ctx.addIssue({ code: 'custom', path: ['iam_role'], message: 'use either iam_role or access_key/secret_key, not both' });
+  } else if (s.iam_role === undefined) {
+    need(s, ctx, 'access_key', 'required for provider minio (or set iam_role or rolesanywhere instead of keys)');
+    need(s, ctx, 'secret_key', 'required for provider minio (or set iam_role or rolesanywhere instead of keys)');
+  }
+}
+
 function checkFs(s: ConnectionSettings, ctx: Ctx): void {
-  forbid(s, ctx, ['endpoint', 'access_key', 'secret_key', 'iam_role', 'region', 'credentials_path'], 'fs serves a folder of this host');
+  forbid(s, ctx, ['endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path'], 'fs serves a folder of this host');
   if (s.path === undefined) need(s, ctx, 'path', 'required for provider fs: the folder on this server');
   else if (!isAbsolute(s.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: `must be an absolute folder path, got ${JSON.stringify(s.path)}` });
   if (s.buckets.length !== 1) {
@@ -144,7 +173,8 @@ export function parseConnectionSettings(raw: unknown): { settings: ConnectionSet
   for (const issue of result.error.issues) {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: [...path, key], message: `unknown field (expected one of ${CONNECTION_FIELDS.join(', ')})` });
+      const known = path[0] === 'rolesanywhere' ? ROLESANYWHERE_FIELDS : CONNECTION_FIELDS;
+      for (const key of issue.keys) issues.push({ path: [...path, key], message: `unknown field (expected one of ${known.join(', ')})` });
     } else if (path.length === 0 && issue.code === 'invalid_type') {
       issues.push({ path, message: 'expected a map of settings (provider, endpoint, buckets, …)' });
     } else {

@@ -4,13 +4,13 @@
  * secret-free view of the settings that replies and logs may show.
  */
 import { stat } from 'node:fs/promises';
+import { withCache } from '../cache/caching-store.ts';
+import type { DiskCache } from '../cache/disk-cache.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { createAzureStore } from '../storage/providers/azure/index.ts';
 import { createFsStore } from '../storage/providers/fs/index.ts';
-import { createGcsStore } from '../storage/providers/gcs/index.ts';
-import { createS3Store } from '../storage/providers/s3/index.ts';
 import { withRetries, type RetryOptions } from '../storage/retrying-store.ts';
 import type { ConnectionSettings } from './connection-schema.ts';
+import { publicRolesAnywhere } from '../rolesanywhere/settings.ts';
 
 /** Builds a connection's store; throws a message naming the setting to fix. */
 export type StoreFactory = (name: string, settings: ConnectionSettings) => Promise<ObjectStore>;
@@ -39,14 +39,15 @@ function renameSettings(message: string): string {
   return SETTING_NAMES.reduce((m, [re, name]) => m.replace(re, name), message);
 }
 
-function cloudStore(s: ConnectionSettings): ObjectStore {
+/** The SDKs are imported on first use: each costs 35-40 MiB of resident memory. */
+async function cloudStore(s: ConnectionSettings): Promise<ObjectStore> {
   switch (s.provider) {
     case 'minio':
-      return createS3Store({ endpoint: s.endpoint, accessKey: s.access_key, secretKey: s.secret_key, region: s.region, iamRole: s.iam_role });
+      return (await import('../storage/providers/s3/index.ts')).createS3Store({ endpoint: s.endpoint, accessKey: s.access_key, secretKey: s.secret_key, region: s.region, iamRole: s.iam_role, rolesAnywhere: s.rolesanywhere });
     case 'azure':
-      return createAzureStore({ endpoint: s.endpoint ?? '', accountName: s.access_key ?? '', secret: s.secret_key ?? '' });
+      return (await import('../storage/providers/azure/index.ts')).createAzureStore({ endpoint: s.endpoint ?? '', accountName: s.access_key ?? '', secret: s.secret_key ?? '' });
     case 'google':
-      return createGcsStore({ credentialsPath: s.credentials_path, endpoint: s.endpoint });
+      return (await import('../storage/providers/gcs/index.ts')).createGcsStore({ credentialsPath: s.credentials_path, endpoint: s.endpoint });
     case 'fs':
       throw new Error('unreachable: fs is not a cloud provider');
   }
@@ -63,14 +64,17 @@ async function fsStore(name: string, s: ConnectionSettings): Promise<ObjectStore
 
 /**
  * The default {@link StoreFactory}: S3, Azure and Google stores wrapped with
- * retries (as the primary store), `fs` a host-folder store whose folder must
- * exist. No network request is made: credentials are tried on first use.
+ * retries (as the primary store) and, given a `cache`, read through it (the
+ * storage cache; keys scoped by connection name); `fs` a host-folder store
+ * whose folder must exist, never cached (it is local disk already). No
+ * network request is made: credentials are tried on first use.
  */
-export function defaultStoreFactory(retry: RetryOptions = {}): StoreFactory {
+export function defaultStoreFactory(retry: RetryOptions = {}, cache?: DiskCache): StoreFactory {
   return async (name, s) => {
     if (s.provider === 'fs') return fsStore(name, s);
     try {
-      return withRetries(cloudStore(s), retry);
+      const store = withRetries(await cloudStore(s), retry);
+      return cache === undefined ? store : withCache(store, cache, { scope: `conn:${name}` });
     } catch (err) {
       const message = renameSettings(err instanceof Error ? err.message : String(err));
       const field = SETTING_NAMES.map(([, name]) => name).find((name) => message.includes(name));
@@ -111,6 +115,7 @@ export function publicSettings(s: ConnectionSettings): Record<string, unknown> {
     access_key: maskKey(s.access_key),
     secret_key: s.secret_key === undefined ? null : '****',
     iam_role: s.iam_role ?? null,
+    ...(s.rolesanywhere === undefined ? {} : { rolesanywhere: publicRolesAnywhere(s.rolesanywhere) }),
     region: s.region ?? null,
     credentials_path: s.credentials_path ?? null,
     path: s.path ?? null,

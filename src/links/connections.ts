@@ -13,6 +13,7 @@
  * PostgreSQL catalog see them at their next start.
  */
 import { EventEmitter } from 'node:events';
+import type { ChangeFeed } from '../catalog/change-feed.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { planConnections, type ConnectionSource, type PlannedConnection } from './connection-plan.ts';
@@ -46,6 +47,8 @@ export interface ConnectionManagerOptions {
   pollIntervalMs?: number | undefined;
   /** A replaced store is closed this long later, so requests using it can finish; default 30 s. */
   closeGraceMs?: number | undefined;
+  /** Tells the other instances of the catalog about API changes, and this one about theirs. */
+  changes?: ChangeFeed | undefined;
 }
 
 /** A connection as the manager knows it (settings unmasked: mask before replying). */
@@ -89,6 +92,7 @@ export class ConnectionManager extends EventEmitter {
   #queue: Promise<unknown> = Promise.resolve();
   #watcher: FileWatcher | undefined;
   readonly #retiring = new Map<ObjectStore, NodeJS.Timeout>();
+  #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(options: ConnectionManagerOptions) {
@@ -120,6 +124,7 @@ export class ConnectionManager extends EventEmitter {
       this.#seen = file.text;
     });
     this.#o.log.info({ file: this.path, connections: this.list().map((c) => `${c.name} (${c.source})`) }, 'remote connections ready');
+    this.#unsubscribe = this.#o.changes?.subscribe('connections', () => void this.refreshFromCatalog());
     if (this.#o.watch === false) return;
     this.#watcher = new FileWatcher(this.path, {
       onChange: async () => void (await this.reload()),
@@ -167,24 +172,49 @@ export class ConnectionManager extends EventEmitter {
     return this.list().find((c) => c.name === name);
   }
 
-  /** Adds an API connection (validated like the file; applied at once). */
-  add(name: string, raw: unknown): Promise<ConnectionView> {
-    return this.#serial(async () => this.#apiView(await this.#api.add(name, raw)));
+  /** Adds an API connection (validated like the file; applied at once, here and on every instance). */
+  async add(name: string, raw: unknown): Promise<ConnectionView> {
+    const view = await this.#serial(async () => this.#apiView(await this.#api.add(name, raw)));
+    await this.#announce();
+    return view;
   }
 
-  /** Changes fields of an API connection (`null` unsets a field); applied at once. */
-  update(name: string, patch: Record<string, unknown>): Promise<ConnectionView> {
-    return this.#serial(async () => this.#apiView(await this.#api.update(name, patch)));
+  /** Changes fields of an API connection (`null` unsets a field); applied at once, here and on every instance. */
+  async update(name: string, patch: Record<string, unknown>): Promise<ConnectionView> {
+    const view = await this.#serial(async () => this.#apiView(await this.#api.update(name, patch)));
+    await this.#announce();
+    return view;
   }
 
-  /** Removes an API connection; its store is closed. */
-  remove(name: string): Promise<void> {
-    return this.#serial(() => this.#api.remove(name));
+  /** Removes an API connection; its store is closed (on every instance). */
+  async remove(name: string): Promise<void> {
+    await this.#serial(() => this.#api.remove(name));
+    await this.#announce();
+  }
+
+  /**
+   * Re-reads the API connections from the catalog and applies them: another
+   * instance changed them. A connection that cannot be built is logged and
+   * left out, as at start.
+   */
+  refreshFromCatalog(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#closed) return;
+      for (const warning of await this.#api.load()) this.#o.log.warn(warning, 'remote connection from the catalog not served');
+      const errors = await this.#sync(this.#file);
+      if (errors.length > 0) this.#o.log.warn({ errors }, 'remote connections changed elsewhere could not all be applied');
+    });
+  }
+
+  async #announce(): Promise<void> {
+    // The change is stored and applied here; the other instances catch up at their next start if this fails.
+    await this.#o.changes?.publish('connections').catch((err: unknown) => this.#o.log.warn({ err: String(err) }, 'could not announce a connection change'));
   }
 
   /** Stops watching, unregisters every connection and closes every store. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe?.();
     await this.#watcher?.close();
     await this.#serial(async () => {
       for (const name of this.#live.keys()) this.#o.registry.delete(name);

@@ -8,7 +8,7 @@ import type { Metadata } from 'sharp';
 // Stowage only reads headers: libvips' operation cache would hold memory for nothing.
 sharp.cache(false);
 import { AppError } from '../errors.ts';
-import { readHead, sniffMime } from './sniff.ts';
+import { readHead, SNIFF_HEAD_BYTES, sniffMime } from './sniff.ts';
 
 /** What {@link probeImage} learns about an image. */
 export interface ImageProbe {
@@ -26,6 +26,8 @@ export interface ImageProbe {
 export interface ProbeImageOptions {
   /** Request field named in error details. Default `file`. */
   field?: string;
+  /** The first bytes of the file when the caller already has them (saves a read). */
+  head?: Buffer;
 }
 
 /** sharp's decoder names for the formats the sniffer accepts as images. */
@@ -41,7 +43,8 @@ const SHARP_FORMATS: Record<string, readonly string[]> = {
 };
 
 /**
- * Reads an image's type and dimensions from its header.
+ * Reads an image's type and dimensions from its header, given a file path or
+ * the whole file in memory.
  *
  * Type comes from the magic bytes ({@link sniffMime}); dimensions from
  * `sharp().metadata()` (header only), except BMP, whose header is parsed here
@@ -59,9 +62,9 @@ const SHARP_FORMATS: Record<string, readonly string[]> = {
  * @throws AppError `Unprocessable` (details `{field}`) when the file is not a
  *   supported image or its header is unreadable.
  */
-export async function probeImage(filePath: string, opts: ProbeImageOptions = {}): Promise<ImageProbe> {
+export async function probeImage(input: string | Buffer, opts: ProbeImageOptions = {}): Promise<ImageProbe> {
   const field = opts.field ?? 'file';
-  const head = await readHead(filePath);
+  const head = opts.head ?? (typeof input === 'string' ? await readHead(input) : input.subarray(0, SNIFF_HEAD_BYTES));
   const sniffed = sniffMime(head);
   if (sniffed?.kind !== 'image') {
     throw unsupported(field, sniffed === undefined ? 'unrecognised content' : `${sniffed.mime} is not an image`);
@@ -72,7 +75,7 @@ export async function probeImage(filePath: string, opts: ProbeImageOptions = {})
   }
   let meta: Metadata;
   try {
-    meta = await sharp(filePath, { limitInputPixels: false }).metadata();
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw unsupported(field, `unreadable ${ext} header`, err);
   }

@@ -5,6 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import type { ExecFileException } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { AppError } from '../errors.ts';
 
@@ -27,6 +29,11 @@ export interface FfprobeRunOptions {
   field?: string;
   /** Replaced by `<file>` in error messages so server paths do not leak. */
   redact?: string;
+  /**
+   * Fed to ffprobe's standard input (`pipe:0`). It is destroyed when ffprobe
+   * exits, so an input ffprobe stops reading early is not read further.
+   */
+  stdin?: Readable;
 }
 
 /** Path of the bundled ffprobe binary. */
@@ -45,7 +52,7 @@ export function runFfprobe(args: string[], opts: FfprobeRunOptions = {}): Promis
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const bin = opts.ffprobePath ?? bundledFfprobePath();
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       bin,
       args,
       {
@@ -57,10 +64,13 @@ export function runFfprobe(args: string[], opts: FfprobeRunOptions = {}): Promis
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
       (err, stdout, stderr) => {
+        opts.stdin?.destroy();
         if (err) reject(toAppError(err, stderr, { ...opts, bin, timeoutMs }));
         else resolve(stdout);
       },
     );
+    // ffprobe closing its input once it has seen enough (EPIPE) is normal; its exit status tells the outcome.
+    if (opts.stdin !== undefined && child.stdin !== null) pipeline(opts.stdin, child.stdin).catch(() => undefined);
   });
 }
 

@@ -147,6 +147,36 @@ export async function probeVideo(filePath: string, opts: ProbeVideoOptions = {})
   return buildMeta({ output, main, mime: sniffed.mime, size, framesCount, field });
 }
 
+/** The ffmpeg demuxer forced for a sniffed video type; undefined when it is not a video this probe reads. */
+export function demuxerFor(mime: string): string | undefined {
+  return DEMUXERS[mime];
+}
+
+/**
+ * fileMeta from ffprobe's `-show_format -show_streams` JSON, for a video whose
+ * type and size are known without reading it whole (a remote object's start
+ * fed on stdin). As {@link probeVideo}, except that frames the headers do not
+ * record are estimated from the container's duration × the frame rate
+ * (exact for constant-rate video): packets cannot be counted without the
+ * whole file.
+ * @throws AppError `Unprocessable` as {@link probeVideo}.
+ */
+export function videoMetaFromProbe(stdout: string, known: { mime: string; size: string; field: string }): VideoProbe {
+  const output = parseJson(stdout, outputSchema, known.field);
+  const main = output.streams.find(isMainVideo);
+  if (main === undefined) throw unsupported(known.field, 'no video stream');
+  const framesCount = frameCount(main) ?? estimatedFrames(main, output.format);
+  return buildMeta({ output, main, ...known, framesCount });
+}
+
+/** Frames from the container's duration, less the time before the video stream starts, × its frame rate. */
+function estimatedFrames(main: FfStream, format: FfOutput['format']): number | undefined {
+  const length = toNumber(format.duration);
+  if (length === undefined) return undefined;
+  const lead = (toNumber(main.start_time) ?? 0) - (toNumber(format.start_time) ?? 0);
+  return frameCount({ ...main, duration: length - Math.max(0, lead) });
+}
+
 function parseJson<T>(stdout: string, schema: z.ZodType<T>, field: string): T {
   let json: unknown;
   try {

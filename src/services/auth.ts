@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { ApiKey, ApiKeyRole, Catalog } from '../catalog/types.ts';
+import type { ChangeFeed } from '../catalog/change-feed.ts';
 
 /** Who made a request. */
 export interface Principal {
@@ -17,8 +18,9 @@ export interface CreatedKey {
 }
 
 const KEY_PREFIX = 'stw_';
-// Lookups are cached briefly so storage GETs do not hit the catalog each time;
-// a revoked key stops working within this many milliseconds.
+// Lookups are cached briefly so storage GETs do not hit the catalog each time.
+// A revocation announced on the change feed (PostgreSQL) clears the cache at
+// once on every instance; otherwise a revoked key stops working within this.
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 10_000;
 
@@ -38,10 +40,14 @@ export class AuthService {
   readonly #adminHash: string | undefined;
   readonly #cache = new Map<string, { principal: Principal | undefined; until: number }>();
 
-  /** @param adminToken `STOWAGE_ADMIN_TOKEN`, when set. */
-  constructor(catalog: Catalog, adminToken: string | undefined) {
+  /**
+   * @param adminToken `STOWAGE_ADMIN_TOKEN`, when set.
+   * @param changes where revocations by other processes are announced (PostgreSQL: at once, everywhere).
+   */
+  constructor(catalog: Catalog, adminToken: string | undefined, changes?: ChangeFeed) {
     this.#catalog = catalog;
     this.#adminHash = adminToken === undefined ? undefined : hashKey(adminToken);
+    changes?.subscribe('api-keys', () => this.clearCache());
   }
 
   /** The principal for a key; throws `Unauthenticated` when missing or unknown. */

@@ -12,9 +12,10 @@
  *   only `moov` (≤ 8 MiB: the sample tables of hours of video) is fetched,
  *   wherever it sits; ffprobe then reads a sparse temp file holding those
  *   bytes at their offsets, which gives the same fileMeta as probing the
- *   whole file. Other containers (WebM, MKV, AVI, FLV, WMV) get `{mime, size}`
- *   only: their durations and frame counts need much more of the file. A
- *   probe that fails leaves `{mime, size}` too; the link is still valid.
+ *   whole file. Other containers (WebM, MKV, AVI, FLV, WMV) keep their
+ *   headers at the start: the first 2 MiB at most are streamed to ffprobe's
+ *   stdin, which stops reading once it has the headers and first packets.
+ *   A probe that fails leaves `{mime, size}`; the link is still valid.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import { parseImageHeader } from '../media/image-header.ts';
 import { NeedBytes } from '../media/sparse-bytes.ts';
 import { SNIFF_HEAD_BYTES, sniffMime } from '../media/sniff.ts';
 import { probeVideo } from '../media/video-probe.ts';
+import { probeVideoStream } from '../media/video-probe-stream.ts';
 import { isStorageError } from '../storage/errors.ts';
 import type { Located } from './items.ts';
 import { BudgetExceeded, EmptyObject, RemoteBytes } from './remote-bytes.ts';
@@ -58,6 +60,8 @@ export interface LinkMetadataOptions {
 
 /** Largest `moov` fetched for a probe. */
 const MAX_MOOV_BYTES = 8 * 1024 * 1024;
+/** Most bytes of other containers' starts streamed to ffprobe. */
+export const VIDEO_PREFIX_BYTES = 2 * 1024 * 1024;
 const ISO_BMFF = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2']);
 
 /** A link described in a message: the request field and the link. */
@@ -72,6 +76,10 @@ export class LinkMetadataReader {
 
   constructor(options: LinkMetadataOptions) {
     this.#o = options;
+  }
+
+  get #timeoutMs(): number {
+    return this.#o.probeTimeoutMs ?? 10_000;
   }
 
   /**
@@ -96,16 +104,23 @@ export class LinkMetadataReader {
     }
   }
 
-  /** Mime, size and (ISO-BMFF) fileMeta of a linked video; errors as {@link image}. */
+  /** Mime, size and fileMeta of a linked video; errors as {@link image}. */
   async video(at: Located, named: Named): Promise<VideoLinkMeta> {
     const src = await openNamed(at, named, 'video');
     const sniffed = sniffMime(src.bytes.read(0, Math.min(SNIFF_HEAD_BYTES, src.size)));
     if (sniffed === undefined) throw unsupported(named, 'video', 'unrecognised content');
     if (sniffed.kind !== 'video') throw unsupported(named, 'video', `${sniffed.mime} is not a video`);
     const basic: VideoFileMeta = { mime: sniffed.mime, size: String(src.size) };
-    const probed = ISO_BMFF.has(sniffed.mime) ? await this.#probeBmff(src, named).catch(() => undefined) : undefined;
+    const probe = ISO_BMFF.has(sniffed.mime) ? this.#probeBmff(src, named) : this.#probePrefix(src, sniffed.mime, named);
+    const probed = await probe.catch(() => undefined);
     const fileMeta = probed === undefined ? basic : { ...probed, ...basic };
     return { mime: sniffed.mime, size: src.size, fileMeta, bytesRead: src.bytesRead };
+  }
+
+  /** Streams the object's start (headers first in these containers) to ffprobe. */
+  #probePrefix(src: RemoteBytes, mime: string, named: Named): Promise<VideoFileMeta> {
+    const opts = { field: named.field, timeoutMs: this.#timeoutMs };
+    return probeVideoStream(src.prefix(VIDEO_PREFIX_BYTES), { mime, size: src.size }, opts);
   }
 
   /** Fetches box headers and `moov`, writes them into a sparse file of the object's size, probes it. */
@@ -124,7 +139,7 @@ export class LinkMetadataReader {
       } finally {
         await fh.close();
       }
-      return await probeVideo(path, { field: named.field, timeoutMs: this.#o.probeTimeoutMs ?? 10_000 });
+      return await probeVideo(path, { field: named.field, timeoutMs: this.#timeoutMs });
     } finally {
       await rm(path, { force: true });
     }

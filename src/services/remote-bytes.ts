@@ -4,7 +4,7 @@
  * of bytes and of requests per object, so a hostile or odd file costs at most
  * that, and the object is never read whole.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { NeedBytes, SparseBytes } from '../media/sparse-bytes.ts';
 import { isStorageError } from '../storage/errors.ts';
 import type { Located } from './items.ts';
@@ -113,6 +113,59 @@ export class RemoteBytes {
     this.reads += 1;
     this.bytesRead += got.data.length;
     this.bytes.add(got.offset, got.data);
+  }
+
+  /**
+   * The object's first `length` bytes (at most its size) as a stream, for
+   * programs that parse headers themselves (ffprobe): the bytes held from
+   * offset 0, then the rest in one ranged get that is read only as the stream
+   * is consumed and counted in {@link bytesRead}. Destroying the stream aborts
+   * the get. `length` bounds it; the read budget does not apply.
+   */
+  prefix(length: number): Readable {
+    const abort = new AbortController();
+    const chunks = this.#prefixChunks(Math.min(length, this.size), abort.signal);
+    return new Readable({
+      async read() {
+        try {
+          const next = await chunks.next();
+          this.push(next.done === true ? null : next.value);
+        } catch (err) {
+          this.destroy(err as Error);
+        }
+      },
+      // Abort at once: a generator waiting on a stalled body would only see `return()` after its next chunk.
+      destroy(err, done) {
+        abort.abort();
+        void chunks.return(undefined).catch(() => undefined);
+        done(err);
+      },
+    });
+  }
+
+  async *#prefixChunks(end: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+    const first = this.bytes.segments()[0];
+    const held = first?.offset === 0 ? first.data.subarray(0, end) : Buffer.alloc(0);
+    if (held.length > 0) yield held;
+    if (held.length >= end) return;
+    const at = this.#at;
+    const res = await at.store.get(at.bucket, at.key, { range: { start: held.length, end: end - 1 }, signal });
+    this.reads += 1;
+    // A store that ignores the range sends the object from 0: skip what was already sent.
+    let skip = res.range === undefined ? held.length : 0;
+    let left = end - held.length;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        this.bytesRead += chunk.length;
+        const part = chunk.subarray(Math.min(skip, chunk.length)).subarray(0, left);
+        skip = Math.max(0, skip - chunk.length);
+        left -= part.length;
+        if (part.length > 0) yield part;
+        if (left <= 0) break;
+      }
+    } finally {
+      if (!res.body.readableEnded) res.body.destroy();
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
+import type { Caches } from '../cache/cache-tiers.ts';
 import type { HotObjectCache } from '../cache/hot-objects.ts';
+import type { ChangeFeed } from '../catalog/change-feed.ts';
 import type { Catalog } from '../catalog/types.ts';
 import type { Config } from '../config/load-config.ts';
 import type { ConnectionManager } from '../links/connections.ts';
@@ -25,4 +27,12 @@ export interface Services {
   items: ItemService;
   /** Small immutable originals kept in memory. */
   hot: HotObjectCache;
+  /**
+   * Disk caches under `DATA_PATH/cache/<tier>`: `storage` (originals read from
+   * cloud stores and remote connections, used through `store` and the
+   * connections' stores), `previews` and `converter` (derived images).
+   */
+  caches: Caches;
+  /** Announces shared-settings changes to every instance of the catalog (PostgreSQL LISTEN/NOTIFY). */
+  changes: ChangeFeed;
 }

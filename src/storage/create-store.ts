@@ -8,7 +8,7 @@ import { withRetries, type RetryOptions } from './retrying-store.ts';
 /** What to tell the operator to fix when a bucket check fails, per provider. */
 const FIX_HINTS: Record<Config['storage']['provider'], string> = {
   http: 'check that DATA_PATH/storage is writable by this user',
-  minio: 'check STORAGE_ENDPOINT and the permissions of STORAGE_ACCESS_KEY (or STORAGE_IAM_ROLE) on this bucket ' +
+  minio: 'check STORAGE_ENDPOINT and the permissions of STORAGE_ACCESS_KEY (or STORAGE_IAM_ROLE, or the role of STORAGE_ROLESANYWHERE_ROLE_ARN) on this bucket ' +
     '(s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject, s3:ListBucketMultipartUploads, s3:AbortMultipartUpload)',
   azure: 'check STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY; a SAS token needs read, add, create, write, delete and list permissions',
   google: 'check STORAGE_CREDENTIALS_PATH: the service account needs roles/storage.objectAdmin on this bucket',
@@ -18,8 +18,8 @@ const FIX_HINTS: Record<Config['storage']['provider'], string> = {
 export const ABANDONED_UPLOAD_AGE_MS = 24 * 3600_000;
 
 /** The provider store with the retry layer, without checks, and its sweeper. */
-export function openPrimaryStore(config: Config, retry: RetryOptions = {}): ProviderStore {
-  const raw = buildProviderStore(config);
+export async function openPrimaryStore(config: Config, retry: RetryOptions = {}): Promise<ProviderStore> {
+  const raw = await buildProviderStore(config);
   return config.storage.provider === 'http' ? raw : { ...raw, store: withRetries(raw.store, retry) };
 }
 
@@ -47,13 +47,13 @@ export async function checkPrimaryBuckets(config: Config, store: ObjectStore): P
  * fails naming the bucket, the operation and the settings to fix.
  */
 export async function createPrimaryStore(config: Config): Promise<ProviderStore> {
-  const opened = openPrimaryStore(config);
+  const opened = await openPrimaryStore(config);
   const { store } = opened;
   try {
     const checks = await checkPrimaryBuckets(config, store);
     const failures = checks.filter((c) => !accessOk(c)).flatMap(accessFailures);
     if (failures.length > 0) {
-      const where = `${config.storage.provider} at ${describeProviderEndpoint(config)}`;
+      const where = `${config.storage.provider} at ${await describeProviderEndpoint(config)}`;
       throw new StorageError('ConfigInvalid', `storage (${where}) is not usable:\n  ${failures.join('\n  ')}\n  fix: ${FIX_HINTS[config.storage.provider]}`, {
         provider: config.storage.provider,
       });

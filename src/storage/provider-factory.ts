@@ -1,15 +1,18 @@
 import { join } from 'node:path';
 import type { Config } from '../config/load-config.ts';
+import { envFieldName } from '../rolesanywhere/settings.ts';
 import type { ObjectStore } from './object-store.ts';
-import { createAzureStore, describeAzureEndpoint } from './providers/azure/index.ts';
-import { createGcsStore, describeGcsEndpoint } from './providers/gcs/index.ts';
+import { describeAzureEndpoint } from './providers/azure/options.ts';
 import { createLocalStore } from './providers/local/index.ts';
-import { abortStaleMultipartUploads, createS3Store, describeS3Endpoint } from './providers/s3/index.ts';
 
 type StorageSettings = Config['storage'];
 
 function s3Options(s: StorageSettings) {
-  return { endpoint: s.endpoint, port: s.port, accessKey: s.accessKey, secretKey: s.secretKey, region: s.region, iamRole: s.iamRole };
+  return {
+    endpoint: s.endpoint, port: s.port, accessKey: s.accessKey, secretKey: s.secretKey, region: s.region, iamRole: s.iamRole,
+    // Messages about the primary storage name the .env variables (STORAGE_ROLESANYWHERE_PRIVATE_KEY).
+    rolesAnywhere: s.rolesAnywhere, rolesAnywhereOptions: { fieldName: envFieldName },
+  };
 }
 
 function azureOptions(s: StorageSettings) {
@@ -27,8 +30,13 @@ export interface ProviderStore {
   sweepAbandoned(bucket: string, olderThanMs: number): Promise<number>;
 }
 
+/*
+ * Cloud providers are imported on first use: each SDK costs 35-40 MiB of
+ * resident memory, and a process needs at most the ones it is configured for.
+ */
+
 /** Builds the raw store for `STORAGE_PROVIDER` from the settings (validated by `loadConfig`). */
-export function buildProviderStore(config: Config): ProviderStore {
+export async function buildProviderStore(config: Config): Promise<ProviderStore> {
   const s = config.storage;
   switch (s.provider) {
     case 'http': {
@@ -36,13 +44,17 @@ export function buildProviderStore(config: Config): ProviderStore {
       return { store, sweepAbandoned: (_bucket, olderThanMs) => store.sweepTmp({ olderThanMs }) };
     }
     case 'minio': {
+      const { createS3Store, abortStaleMultipartUploads } = await import('./providers/s3/index.ts');
       const store = createS3Store(s3Options(s));
       return { store, sweepAbandoned: (bucket, olderThanMs) => abortStaleMultipartUploads(store, bucket, olderThanMs) };
     }
-    case 'azure':
+    case 'azure': {
+      const { createAzureStore } = await import('./providers/azure/index.ts');
       // Uncommitted blocks expire by themselves in Azure (after a week); nothing to sweep.
       return { store: createAzureStore(azureOptions(s)), sweepAbandoned: async () => 0 };
+    }
     case 'google': {
+      const { createGcsStore } = await import('./providers/gcs/index.ts');
       const store = createGcsStore(gcsOptions(s));
       return { store, sweepAbandoned: (bucket, olderThanMs) => store.sweepParts(bucket, { olderThanMs }) };
     }
@@ -50,16 +62,16 @@ export function buildProviderStore(config: Config): ProviderStore {
 }
 
 /** Where the primary store is, for messages (never with secrets). */
-export function describeProviderEndpoint(config: Config): string {
+export async function describeProviderEndpoint(config: Config): Promise<string> {
   const s = config.storage;
   switch (s.provider) {
     case 'http':
       return config.storagePath;
     case 'minio':
-      return describeS3Endpoint(s3Options(s));
+      return (await import('./providers/s3/index.ts')).describeS3Endpoint(s3Options(s));
     case 'azure':
       return describeAzureEndpoint(azureOptions(s));
     case 'google':
-      return describeGcsEndpoint(gcsOptions(s));
+      return (await import('./providers/gcs/index.ts')).describeGcsEndpoint(gcsOptions(s));
   }
 }

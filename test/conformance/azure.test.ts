@@ -1,7 +1,7 @@
 import { after, before } from 'node:test';
 import { createAzureStore } from '../../src/storage/providers/azure/index.ts';
 import { accountSas, startAzurite, type AzuritePeer } from '../helpers/peers/azurite.ts';
-import { describeObjectStoreConformance } from './object-store-suite.ts';
+import { describeObjectStoreConformance, twoBuckets } from './object-store-suite.ts';
 
 // One emulator for both runs of the suite; each run gets its own containers.
 let peer: AzuritePeer | undefined;
@@ -22,16 +22,6 @@ for (const auth of ['shared key', 'SAS token'] as const) {
     const p = running();
     const secret = auth === 'shared key' ? p.accountKey : accountSas(p, 'rwdlacup');
     const store = createAzureStore({ endpoint: p.endpoint, accountName: p.accountName, secret });
-    const tag = auth === 'shared key' ? 'key' : 'sas';
-    await store.ensureBucket(`conformance-${tag}`);
-    await store.ensureBucket(`conformance-${tag}-other`);
-    return {
-      store,
-      bucket: `conformance-${tag}`,
-      otherBucket: `conformance-${tag}-other`,
-      async cleanup() {
-        await store.close();
-      },
-    };
+    return twoBuckets(store, `conformance-${auth === 'shared key' ? 'key' : 'sas'}`);
   });
 }

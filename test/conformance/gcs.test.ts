@@ -12,25 +12,14 @@
 import { randomUUID } from 'node:crypto';
 import { createGcsStore } from '../../src/storage/providers/gcs/index.ts';
 import { startGcsEmulator } from '../helpers/peers/gcs-emulator.ts';
-import { describeObjectStoreConformance } from './object-store-suite.ts';
+import { describeObjectStoreConformance, twoBuckets } from './object-store-suite.ts';
 
 describeObjectStoreConformance('google cloud storage (firebase-tools emulator)', async () => {
   const emulator = await startGcsEmulator();
   process.env['STORAGE_EMULATOR_HOST'] = emulator.endpoint;
   const store = createGcsStore({ endpoint: emulator.endpoint, projectId: 'demo-test' });
-  const run = randomUUID().slice(0, 8);
-  const bucket = `conformance-${run}`;
-  const otherBucket = `conformance-other-${run}`;
-  await store.ensureBucket(bucket);
-  await store.ensureBucket(otherBucket);
-  return {
-    store,
-    bucket,
-    otherBucket,
-    async cleanup() {
-      await store.close();
-      await emulator.stop();
-      delete process.env['STORAGE_EMULATOR_HOST'];
-    },
-  };
+  return twoBuckets(store, `conformance-${randomUUID().slice(0, 8)}`, async () => {
+    await emulator.stop();
+    delete process.env['STORAGE_EMULATOR_HOST'];
+  });
 });

@@ -24,6 +24,26 @@ export interface ConformanceSetup {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The usual setup: `store` with two buckets it creates, `<bucket>` and
+ * `<bucket>-other`; `cleanup` closes the store, then runs `after` (stopping
+ * a peer, removing a folder).
+ */
+export async function twoBuckets(store: ObjectStore, bucket: string, after?: () => Promise<void>): Promise<ConformanceSetup> {
+  const otherBucket = `${bucket}-other`;
+  await store.ensureBucket(bucket);
+  await store.ensureBucket(otherBucket);
+  return {
+    store,
+    bucket,
+    otherBucket,
+    async cleanup() {
+      await store.close();
+      await after?.();
+    },
+  };
+}
+
 const MiB = 1024 * 1024;
 
 function bytes(...chunks: (Buffer | string)[]): Readable {
@@ -301,6 +321,13 @@ function describeMissing(s: Suite): void {
       const missing = `stowage-missing-${randomUUID().slice(0, 8)}`;
       await rejectsWith(s.store.get(missing, 'x.txt'), 'NotFound');
       await rejectsWith(s.store.list(missing), 'NotFound');
+      assert.equal(await s.store.exists(missing, 'x.txt'), false);
+    });
+
+    it('writing into a missing bucket is ConfigInvalid (a setup problem), and creates nothing', async () => {
+      const missing = `stowage-missing-${randomUUID().slice(0, 8)}`;
+      await rejectsWith(s.store.put(missing, 'x.txt', bytes('x'), { size: 1 }), 'ConfigInvalid');
+      await rejectsWith(s.store.put(missing, 'y.txt', bytes('y')), 'ConfigInvalid');
       assert.equal(await s.store.exists(missing, 'x.txt'), false);
     });
   });

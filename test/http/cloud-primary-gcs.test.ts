@@ -1,13 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalogBackend } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { makeJpeg } from '../helpers/media-fixtures.ts';
-import { startGcsEmulator, type GcsEmulator } from '../helpers/peers/gcs-emulator.ts';
+import { startGcsEmulator, writeServiceAccount, type GcsEmulator } from '../helpers/peers/gcs-emulator.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -27,12 +27,7 @@ describe('Stowage on Google Cloud Storage (emulator) as primary storage', () => 
     emu = await startGcsEmulator();
     process.env['STORAGE_EMULATOR_HOST'] = emu.endpoint;
     dir = await mkdtemp(join(tmpdir(), 'stowage-gcs-'));
-    credentials = join(dir, 'gcs.json');
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    await writeFile(credentials, JSON.stringify({
-      type: 'service_account', project_id: 'demo-test', client_email: 'stowage@demo-test.iam.gserviceaccount.com',
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-    }));
+    credentials = await writeServiceAccount(join(dir, 'gcs.json'));
     t = await startTestApp(catalogBackend('sqlite').url(), {
       STORAGE_PROVIDER: 'google', STORAGE_ENDPOINT: emu.endpoint, STORAGE_CREDENTIALS_PATH: credentials,
       STORAGE_BUCKET_PREFIX: prefix, STORAGE_CREATE_BUCKETS: 'true',

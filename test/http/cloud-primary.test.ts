@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { catalogBackend } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
-import { makeJpeg } from '../helpers/media-fixtures.ts';
+import { makeJpeg, makePng } from '../helpers/media-fixtures.ts';
 import { startRadosgw } from '../helpers/peers/radosgw.ts';
 import { startAzurite } from '../helpers/peers/azurite.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
@@ -75,6 +75,24 @@ for (const c of CASES) {
       assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), jpeg.subarray(10, 20));
       const full = await fetch(t.baseUrl + img.pathOriginal, { headers: { 'x-api-key': t.adminKey } });
       assert.deepEqual(Buffer.from(await full.arrayBuffer()), jpeg);
+    });
+
+    it('stores a large upload through a staging key, then copies it to its content address and leaves no staging object', async () => {
+      const png = Buffer.concat([await makePng(64, 48, { seed: 7 }), randomBytes(10 * 1024 * 1024)]);
+      const junk = randomBytes(9 * 1024 * 1024);
+      const up = await fetch(`${t.baseUrl}/public/api/v3/images.bulk.upload`, { method: 'POST', headers: { 'x-api-key': t.adminKey }, body: uploadForm([png, junk]) });
+      assert.equal(up.status, 200, await up.clone().text());
+      const [stored, refused] = await up.json() as [{ hash: string }, { errors: string }];
+      assert.equal(stored.hash, sha(png));
+      assert.match(refused.errors, /not a supported image/);
+      const p = await t.ok('projects.add', { name: 'big', workspaceId: 1 });
+      const ds = await t.ok('datasets.add', { projectId: p.id, name: 'ds' });
+      const [img] = await t.ok('images.bulk.add', { datasetId: ds.id, images: [{ title: 'big.png', hash: sha(png) }] });
+      assert.deepEqual([img.width, img.height, img.mime, Number(img.size)], [64, 48, 'image/png', png.length]);
+      const full = await fetch(t.baseUrl + img.pathOriginal, { headers: { 'x-api-key': t.adminKey } });
+      assert.equal(sha(Buffer.from(await full.arrayBuffer())), sha(png));
+      const staged = await t.app.services.store.list(`${prefix}-private`, { prefix: 'tmp/' });
+      assert.deepEqual(staged.objects.map((o) => o.key), []);
     });
 
     it('refuses to start with a wrong secret, naming the bucket and the setting, never the secret', async () => {

@@ -89,7 +89,7 @@ for (const backend of catalogBackends()) {
       assert.equal(res.success, true);
       const info = await t.ok('videos.info', { id });
       assert.equal(info.link, 's3://migration-bucket/videos/clip.mp4');
-      assert.equal(info.pathOriginal, null);
+      assert.equal(info.pathOriginal, '/remote/s3/migration-bucket/videos/clip.mp4');
     });
 
     it('refuses videos in an images dataset', async () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { AppError } from '../../src/errors.ts';
 import { parseImageHeader } from '../../src/media/image-header.ts';
 import { SparseBytes } from '../../src/media/sparse-bytes.ts';
 import { probeVideo } from '../../src/media/video-probe.ts';
-import { LinkMetadataReader } from '../../src/services/link-metadata.ts';
+import { LinkMetadataReader, VIDEO_PREFIX_BYTES } from '../../src/services/link-metadata.ts';
+import type { GetOptions, ObjectStore } from '../../src/storage/object-store.ts';
 import { createLocalStore, type LocalStore } from '../../src/storage/providers/local/index.ts';
 import { countingStore, type CountingStore } from '../helpers/counting-store.ts';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../helpers/media-fixtures.ts';
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 
 /** Feeds a sparse view from `file` until the parser is done; returns the result, the fetches and the bytes held. */
 function parseSparse(file: Buffer, firstBytes = 4 * KiB) {
@@ -167,12 +169,54 @@ describe('LinkMetadataReader', () => {
     assert.ok(store.stats.bytes < bytes.length / 2, `${store.stats.bytes} of ${bytes.length} bytes read`);
   });
 
-  it('gives other containers mime and size only', async () => {
-    const bytes = await readFile(await makeVideo(dir, { container: 'webm', width: 64, height: 48, seconds: 1, fps: 10 }));
-    const at = await put('clip.webm', bytes);
-    const m = await reader.video(at, { link: 's3://bkt/clip.webm', field: 'videos.0.link' });
+  for (const container of ['webm', 'mkv', 'avi', 'flv', 'wmv'] as const) {
+    it(`gives ${container} the full fileMeta from its first bytes only`, async () => {
+      const path = await makeVideo(dir, { container, width: 320, height: 240, seconds: 2, fps: 10, audio: true });
+      const bytes = await readFile(path);
+      // Padding makes the object larger than the most a probe may read; the headers do not say how long the file is.
+      const object = Buffer.concat([bytes, Buffer.alloc(VIDEO_PREFIX_BYTES + MiB)]);
+      const at = await put(`clip.${container}`, object);
+      const m = await reader.video(at, { link: `s3://bkt/clip.${container}`, field: 'videos.0.link' });
+      const full = await probeVideo(path);
+      assert.deepEqual(m.fileMeta, { ...full, size: String(object.length) });
+      assert.deepEqual([m.fileMeta['width'], m.fileMeta['height']], [320, 240]);
+      assert.ok(store.stats.bytes <= VIDEO_PREFIX_BYTES, `${store.stats.bytes} bytes read of ${object.length}`);
+      assert.ok(store.stats.gets <= 2, `${store.stats.gets} gets`);
+    });
+  }
+
+  it('reads a bounded start from a store that ignores ranges', async () => {
+    const bytes = await readFile(await makeVideo(dir, { container: 'mkv', width: 64, height: 48, seconds: 1, fps: 10 }));
+    await local.put('bkt', 'norange.mkv', Readable.from([Buffer.concat([bytes, Buffer.alloc(VIDEO_PREFIX_BYTES + MiB)])]));
+    const plain = countingStore(local, { ignoreRanges: true });
+    const m = await reader.video({ store: plain, bucket: 'bkt', key: 'norange.mkv' }, named('norange.mkv'));
+    assert.deepEqual([m.fileMeta['width'], m.fileMeta['height'], m.fileMeta['framesCount']], [64, 48, 10]);
+    assert.ok(m.bytesRead <= VIDEO_PREFIX_BYTES + 4 * KiB, `${m.bytesRead} bytes used`);
+  });
+
+  it('stops waiting for a stalled object at the probe timeout and keeps mime and size', async () => {
+    const bytes = await readFile(await makeVideo(dir, { container: 'webm', width: 320, height: 240, seconds: 2, fps: 10, audio: true }));
+    await local.put('bkt', 'stalled.webm', Readable.from([bytes]));
+    let aborted = false;
+    const stalled = Object.assign(Object.create(local) as ObjectStore, {
+      get: async (bucket: string, key: string, options: GetOptions = {}) => {
+        if ((options.range?.start ?? 0) === 0) return local.get(bucket, key, options);
+        // The rest never arrives: the probe must give up, and the read be aborted (which ends the body, as stores do).
+        const body = new PassThrough();
+        options.signal?.addEventListener('abort', () => {
+          aborted = true;
+          body.destroy();
+        });
+        return { info: await local.head(bucket, key), body, range: { start: options.range?.start ?? 0, end: bytes.length - 1 } };
+      },
+    });
+    const quick = new LinkMetadataReader({ tmpDir: join(dir, 'tmp'), probeTimeoutMs: 300 });
+    const m = await quick.video({ store: stalled, bucket: 'bkt', key: 'stalled.webm' }, named('stalled.webm'));
     assert.deepEqual(m.fileMeta, { mime: 'video/webm', size: String(bytes.length) });
-    assert.equal(store.stats.gets, 1);
+    assert.equal(aborted, true);
+  });
+
+  it('refuses objects that are not videos', async () => {
     const img = await put('still.png', await makePng(4, 4));
     await assert.rejects(reader.video(img, { link: 's3://bkt/still.png', field: 'videos.0.link' }), /image\/png is not a video/);
   });

@@ -137,6 +137,13 @@ describe('gcs endpoint', () => {
     assert.equal(describeGcsEndpoint({ endpoint: 'http://127.0.0.1:9023' }), 'google storage at http://127.0.0.1:9023 (no credentials)');
   });
 
+  it('refuses a one-request upload limit that is negative, fractional or above 64 MiB', () => {
+    for (const simpleUploadMaxSize of [-1, 1.5, 64 * 1024 * 1024 + 1]) {
+      assert.throws(() => createGcsStore({ simpleUploadMaxSize }), (err: unknown) => isStorageError(err, 'ConfigInvalid'));
+    }
+    assert.equal(createGcsStore({ simpleUploadMaxSize: 0 }).endpoint, DEFAULT_GCS_ENDPOINT);
+  });
+
   it('refuses an upload chunk size that is not a multiple of 256 KiB', () => {
     assert.throws(() => createGcsStore({ uploadChunkSize: 1_000_000 }), (err: unknown) => isStorageError(err, 'ConfigInvalid'));
     assert.throws(() => createGcsStore({ timeoutMs: 0 }), (err: unknown) => isStorageError(err, 'ConfigInvalid'));

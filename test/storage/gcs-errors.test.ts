@@ -2,7 +2,7 @@
  * Error mapping of the GCS store from real SDK error shapes: the SDK is
  * pointed at a loopback server answering what GCS answers (401, 403, 429, 503,
  * 5xx, 404 for a missing bucket), on each of its code paths (JSON API
- * requests, resumable-session creation, media download). The emulator never
+ * requests, resumable-session creation, multipart upload, media download). The emulator never
  * produces these.
  */
 import { afterEach, describe, it } from 'node:test';
@@ -64,9 +64,9 @@ async function rejectsWith(promise: Promise<unknown>, kind: StorageErrorKind, me
 describe('gcs error mapping (SDK against a loopback API)', () => {
   let stub: GcsStub | undefined;
   let store: GcsStore | undefined;
-  const open = async (failing: Route | 'all', status: number, message?: string): Promise<GcsStore> => {
+  const open = async (failing: Route | 'all', status: number, message?: string, simpleUploadMaxSize?: number): Promise<GcsStore> => {
     stub = await failOn(failing, status, message);
-    store = createGcsStore({ endpoint: stub.endpoint });
+    store = createGcsStore({ endpoint: stub.endpoint, simpleUploadMaxSize });
     return store;
   };
   afterEach(async () => {
@@ -94,10 +94,18 @@ describe('gcs error mapping (SDK against a loopback API)', () => {
     });
   }
 
-  for (const [status, kind] of [[401, 'Unauthenticated'], [403, 'PermissionDenied'], [429, 'RateLimited'], [412, 'PreconditionFailed'], [502, 'Unavailable']] as const) {
-    it(`resumable session: HTTP ${status} is ${kind}`, async () => {
-      const s = await open('session', status);
-      await rejectsWith(s.put(B, 'new.txt', Readable.from([Buffer.from('x')])), kind);
+  // A small body is one multipart upload request; 0 forces a resumable session (created by the SDK).
+  for (const [path, simpleUploadMaxSize] of [['resumable session', 0], ['multipart upload', undefined]] as const) {
+    for (const [status, kind] of [[401, 'Unauthenticated'], [403, 'PermissionDenied'], [429, 'RateLimited'], [412, 'PreconditionFailed'], [502, 'Unavailable']] as const) {
+      it(`${path}: HTTP ${status} is ${kind}`, async () => {
+        const s = await open('session', status, undefined, simpleUploadMaxSize);
+        await rejectsWith(s.put(B, 'new.txt', Readable.from([Buffer.from('x')])), kind);
+        assert.equal(stub?.requests.filter((r) => r.url.startsWith('/upload/')).length, 1, 'no retries');
+      });
+    }
+    it(`${path}: a bucket deleted after it was checked is ConfigInvalid, naming it`, async () => {
+      const s = await open('session', 404, 'The specified bucket does not exist.', simpleUploadMaxSize);
+      await rejectsWith(s.put(B, 'new.txt', Readable.from([Buffer.from('x')])), 'ConfigInvalid', /bucket errors-bucket does not exist/u);
     });
   }
 

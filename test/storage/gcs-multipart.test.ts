@@ -30,7 +30,7 @@ interface Compose {
   readonly ifGenerationMatch: string | null;
 }
 
-/** One bucket: metadata, media, list, single-request resumable uploads, compose, delete. */
+/** One bucket: metadata, media, list, multipart and single-request resumable uploads, compose, delete. */
 class FakeBucket {
   readonly objects = new Map<string, Stored>();
   readonly composes: Compose[] = [];
@@ -46,6 +46,10 @@ class FakeBucket {
     const method = req.method ?? '';
     if (path === `/storage/v1/b/${B}`) return json(res, 200, { name: B });
     if (path === `/storage/v1/b/${B}/o` && method === 'GET') return json(res, 200, this.#list(url.searchParams));
+    if (method === 'POST' && path === `/upload/storage/v1/b/${B}/o` && url.searchParams.get('uploadType') === 'multipart') {
+      const { resource, data } = parseMultipart(String(req.headers['content-type']), body);
+      return json(res, 200, this.#store(String(resource['name']), data, String(resource['contentType'])));
+    }
     if (method === 'POST' && path === `/upload/storage/v1/b/${B}/o`) {
       const id = String(this.#sessions.size);
       this.#sessions.set(id, { name: url.searchParams.get('name') ?? '', contentType: String(req.headers['x-upload-content-type']) });
@@ -98,6 +102,15 @@ class FakeBucket {
     if (parts.some((p, i) => p === undefined || p.generation !== body.sourceObjects[i]?.generation)) return json(res, 404, { error: { code: 404, message: 'source' } });
     json(res, 200, this.#store(destination, Buffer.concat(parts.map((p) => (p as Stored).data)), body.destination.contentType));
   }
+}
+
+/** The object resource and bytes of an `uploadType=multipart` body. */
+function parseMultipart(contentType: string, body: Buffer): { resource: Record<string, unknown>; data: Buffer } {
+  const boundary = /boundary=([^;]+)/u.exec(contentType)?.[1] ?? assert.fail(`no boundary in ${contentType}`);
+  const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1);
+  const [meta, media] = parts.map((p) => p.slice(p.indexOf('\r\n\r\n') + 4, -2));
+  const resource = JSON.parse(Buffer.from(meta ?? '{}', 'latin1').toString('utf8')) as Record<string, unknown>;
+  return { resource, data: Buffer.from(media ?? '', 'latin1') };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -134,8 +134,9 @@ describe('gcs uploads (resumable protocol)', () => {
     fake = new FakeGcs();
     onStart = () => undefined;
     stub = await startGcsStub((req, body, res, endpoint) => fake.handle(req, body, res, endpoint), (req) => onStart(req));
-    store = createGcsStore({ endpoint: stub.endpoint });
-    chunked = createGcsStore({ endpoint: stub.endpoint, uploadChunkSize: 256 * KiB });
+    // Small bodies would go as one multipart request (gcs-simple-upload.test.ts): always resumable here.
+    store = createGcsStore({ endpoint: stub.endpoint, simpleUploadMaxSize: 0 });
+    chunked = createGcsStore({ endpoint: stub.endpoint, uploadChunkSize: 256 * KiB, simpleUploadMaxSize: 0 });
   });
   afterEach(async () => {
     await store.close();

@@ -15,6 +15,7 @@ import { createS3Store, type S3Store } from '../../src/storage/providers/s3/inde
 import { isStorageError } from '../../src/storage/errors.ts';
 import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
 import { startImds, type FakeImds, type ImdsCredentials } from '../helpers/peers/imds.ts';
+import { gatedBody } from '../helpers/gated-body.ts';
 
 const MiB = 1024 * 1024;
 // The SDK treats credentials as expired 5 minutes before their Expiration
@@ -128,14 +129,8 @@ describe('S3 store with an IAM role (IMDSv2)', () => {
 
   it('keeps a streamed upload of unknown length working across an expiry', async () => {
     const key = 'rotated/streamed.bin';
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    async function* body(): AsyncGenerator<Buffer> {
-      yield Buffer.alloc(6 * MiB, 2);
-      await gate;
-      yield Buffer.alloc(6 * MiB, 3);
-    }
-    const put = store.put(bucket, key, Readable.from(body(), { objectMode: false }));
+    const { body, release } = gatedBody(Buffer.alloc(6 * MiB, 2), Buffer.alloc(6 * MiB, 3));
+    const put = store.put(bucket, key, body);
     await partsUploaded(key, 1);
     const old = await rotate();
     await retire(old);

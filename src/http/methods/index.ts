@@ -1,6 +1,8 @@
 import type { ApiMethod } from '../api-method.ts';
+import { cacheMethods } from './cache.ts';
 import { connectionMethods } from './connections.ts';
 import { imageOnlyMethods, itemMethods } from './items.ts';
+import { migrationMethods } from './migrations.ts';
 import { projectMethods } from './projects.ts';
 import { remoteStorageMethods } from './remote-storage.ts';
 import { storageMethods } from './storage.ts';
@@ -14,4 +16,6 @@ export const allMethods: ApiMethod[] = [
   ...remoteStorageMethods,
   ...connectionMethods,
   ...storageMethods,
+  ...migrationMethods,
+  ...cacheMethods,
 ];

@@ -113,7 +113,7 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
   const bulkUpload = defineMethod({
     name: `${plural}.bulk.upload`,
     multipart: true,
-    handle: async ({ services, req }) => readUploadParts(req, (file) => services.ingest.ingest(file, kind)),
+    handle: async ({ services, req }) => readUploadParts(req, (file) => services.ingest.receive(file, kind)),
   });
   return [list, info, bulkAdd, download, updateLinks, bulkUpload, linksImportMethod(kind)];
 }

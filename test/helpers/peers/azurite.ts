@@ -2,7 +2,7 @@
  * Azurite, Microsoft's Azure Blob emulator, started on a free loopback port
  * with a throw-away workspace, as the real peer of the Azure provider's tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import {
   generateAccountSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
+import { killOnExit, stopProcess, waitForLine } from './process.ts';
 
 /** The emulator's only account, with its well-known (public) key. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -56,13 +57,11 @@ export async function startAzurite(): Promise<AzuritePeer> {
   const location = await mkdtemp(join(tmpdir(), 'stowage-azurite-'));
   const args = [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--location', location, '--disableTelemetry', '--loose', '--skipApiVersionCheck', '--silent'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // A test process that dies without stop() must not leave the emulator running.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
+  killOnExit(child);
   let port: number;
   try {
-    port = await waitForPort(child);
+    const ready = { peer: 'Azurite (Azure Blob emulator)', pattern: LISTENING, says: 'listening', timeoutMs: START_TIMEOUT_MS };
+    port = Number((await waitForLine(child, ready))[1]);
   } catch (err) {
     child.kill('SIGKILL');
     await rm(location, { recursive: true, force: true });
@@ -77,43 +76,6 @@ export async function startAzurite(): Promise<AzuritePeer> {
       await rm(location, { recursive: true, force: true });
     },
   };
-}
-
-function waitForPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      reject(new Error(`Azurite (Azure Blob emulator) did not start: ${why}\n${output.slice(-2000)}`));
-    };
-    const timer = setTimeout(() => fail(`no "listening" line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = LISTENING.exec(output);
-      if (match?.[1] === undefined) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      // Keep draining its output so a chatty emulator never blocks on a full pipe.
-      child.stdout?.off('data', onData).resume();
-      child.stderr?.off('data', onData).resume();
-      resolve(Number(match[1]));
-    };
-    const onExit = (code: number | null, signal: string | null) => fail(`it exited (code ${code}, signal ${signal})`);
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', (err) => fail(err.message));
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  // Azurite closes its server gracefully on SIGTERM; do not wait forever for it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**

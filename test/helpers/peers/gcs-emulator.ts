@@ -5,13 +5,15 @@
  * - {@link startGcsStub}, a tiny loopback HTTP server standing in for the API
  *   when a test needs answers the emulator never gives (401, 429, 308, ...).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, killOnExit, stopProcess, waitForLine } from './process.ts';
 
 /** A running emulator. */
 export interface GcsEmulator {
@@ -37,18 +39,6 @@ function emulatorScript(): string {
   return script;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts firebase-tools' Cloud Storage emulator with the project's Node (24)
  * and resolves once it listens. Fails (never skips) with a message naming the
@@ -64,14 +54,10 @@ export async function startGcsEmulator(): Promise<GcsEmulator> {
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // A test process that dies without stop() must not leave the emulator running.
-    const killOnExit = (): void => {
-      child.kill('SIGKILL');
-    };
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.off('exit', killOnExit));
+    killOnExit(child);
     try {
-      const endpoint = await waitForReady(child);
+      const ready = { peer: 'GCS emulator (firebase-tools)', pattern: READY, says: 'gcs emulator on', timeoutMs: START_TIMEOUT_MS };
+      const endpoint = (await waitForLine(child, ready))[1] ?? '';
       return { endpoint, stop: () => stopProcess(child) };
     } catch (err) {
       child.kill('SIGKILL');
@@ -80,41 +66,18 @@ export async function startGcsEmulator(): Promise<GcsEmulator> {
   }
 }
 
-function waitForReady(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      reject(new Error(`GCS emulator (firebase-tools) did not start: ${why}\n${output.slice(-2000)}`));
-    };
-    const timer = setTimeout(() => fail(`no "gcs emulator on" line within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const match = READY.exec(output);
-      if (match?.[1] === undefined) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      // Keep draining its output so a chatty emulator never blocks on a full pipe.
-      child.stdout?.off('data', onData).resume();
-      child.stderr?.off('data', onData).resume();
-      resolve(match[1]);
-    };
-    const onExit = (code: number | null, signal: string | null): void => fail(`it exited (code ${code}, signal ${signal})`);
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', (err) => fail(err.message));
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  // The launcher stops the emulator on SIGTERM; do not wait forever for it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
+/**
+ * Writes a service-account key file (fresh RSA key, project `demo-test`) to
+ * `path`: the emulator checks no credentials, but the store reads and
+ * validates the file as in production.
+ */
+export async function writeServiceAccount(path: string): Promise<string> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(path, JSON.stringify({
+    type: 'service_account', project_id: 'demo-test', client_email: 'stowage@demo-test.iam.gserviceaccount.com',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  }));
+  return path;
 }
 
 /** One request as the stub saw it. */

@@ -7,12 +7,12 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { listenOn } from './process.ts';
 
 const run = promisify(execFile);
 
@@ -74,17 +74,6 @@ function checkPrerequisites(): void {
       throw new Error(`radosgw peer script ${join(PEERS_DIR, script)} is missing (shared/ must sit beside the repo)`);
     }
   }
-}
-
-function listenOn(port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(undefined));
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : undefined));
-    });
-  });
 }
 
 /** A port P, free along with P+1 (the monitor's), as the OS hands them out. */

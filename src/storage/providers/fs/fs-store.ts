@@ -15,11 +15,11 @@ import type { Readable } from 'node:stream';
 import type {
   GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities,
 } from '../../object-store.ts';
-import { isStorageError } from '../../errors.ts';
 import { isValidBucket } from '../../keys.ts';
 import { createLocalStore, LOCAL_MAX_OBJECT_SIZE, type LocalStore } from '../local/index.ts';
 import { LocalLayout } from '../local/paths.ts';
 import { checkKey, checkReadable, fsError, fsGuard, FS_PROVIDER, FS_TMP_DIR, isReservedKey } from './fs-checks.ts';
+import { existsViaHead } from '../../exists-via-head.ts';
 
 /** Options of {@link createFsStore}. */
 export interface FsStoreOptions {
@@ -79,14 +79,8 @@ class FsStore implements ObjectStore {
     return this.#read(bucket, key, (m) => m.store.head(bucket, key));
   }
 
-  async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.head(bucket, key);
-      return true;
-    } catch (err) {
-      if (isStorageError(err, 'NotFound')) return false;
-      throw err;
-    }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return existsViaHead(() => this.head(bucket, key));
   }
 
   list(bucket: string, options: ListOptions = {}): Promise<ListPage> {
@@ -138,9 +132,11 @@ class FsStore implements ObjectStore {
     await Promise.allSettled([...this.#mounts.values()].map((m) => m.store.close()));
   }
 
-  #mount(bucket: string): Mount {
+  #mount(bucket: string, forWrite = false): Mount {
     const mount = this.#mounts.get(bucket);
-    if (mount === undefined) throw fsError('NotFound', `storage id ${bucket} is not served by connection ${this.#name}`, { bucket });
+    // As for a missing cloud bucket: reads find nothing, writes point at a setup problem.
+    const kind = forWrite ? 'ConfigInvalid' : 'NotFound';
+    if (mount === undefined) throw fsError(kind, `storage id ${bucket} is not served by connection ${this.#name}`, { bucket });
     return mount;
   }
 
@@ -156,7 +152,7 @@ class FsStore implements ObjectStore {
   #write<T>(bucket: string, key: string, fn: (m: Mount) => Promise<T>): Promise<T> {
     const ctx = { bucket, key };
     return fsGuard(ctx, async () => {
-      const mount = this.#mount(bucket);
+      const mount = this.#mount(bucket, true);
       if (!this.#writable) {
         throw fsError('PermissionDenied', `connection ${this.#name} is read-only: set "writable: true" on it to allow writes`, ctx);
       }

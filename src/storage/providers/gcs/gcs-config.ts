@@ -16,6 +16,12 @@ export const DEFAULT_GCS_ENDPOINT = 'https://storage.googleapis.com';
 /** Resumable-upload chunks must be multiples of this (GCS rule). */
 export const GCS_CHUNK_QUANTUM = 256 * 1024;
 
+/** Default of `simpleUploadMaxSize`: one request for most images, at most this held per upload. */
+export const DEFAULT_SIMPLE_UPLOAD_MAX_SIZE = 8 * 1024 * 1024;
+
+/** Upper bound of `simpleUploadMaxSize`: the body is held in memory (and the emulator caps requests at 130 MB). */
+const MAX_SIMPLE_UPLOAD_SIZE = 64 * 1024 * 1024;
+
 /** Options of {@link createGcsStore}. */
 export interface GcsStoreOptions {
   /** Service-account JSON file (`STORAGE_CREDENTIALS_PATH`); omitted: application default credentials. */
@@ -32,6 +38,12 @@ export interface GcsStoreOptions {
    * Memory held per upload is about one chunk.
    */
   readonly uploadChunkSize?: number | undefined;
+  /**
+   * Bodies up to this many bytes (declared, or of unknown size and found to be
+   * no larger) are sent in one multipart request, held in memory; larger ones
+   * through a resumable session. Default 8 MiB, at most 64 MiB; 0: always resumable.
+   */
+  readonly simpleUploadMaxSize?: number | undefined;
 }
 
 /** The fields of a service-account file the store uses. */
@@ -133,12 +145,15 @@ export function describeGcsEndpoint(options: GcsStoreOptions): string {
 
 /** `ConfigInvalid` unless the numeric options are sane. */
 export function checkNumbers(options: GcsStoreOptions): void {
-  const { timeoutMs, uploadChunkSize } = options;
+  const { timeoutMs, uploadChunkSize, simpleUploadMaxSize } = options;
   if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)) {
     throw configError(`timeoutMs must be a positive integer (got ${timeoutMs})`);
   }
   if (uploadChunkSize !== undefined && (!Number.isSafeInteger(uploadChunkSize) || uploadChunkSize <= 0 || uploadChunkSize % GCS_CHUNK_QUANTUM !== 0)) {
     throw configError(`uploadChunkSize must be a positive multiple of ${GCS_CHUNK_QUANTUM} bytes (got ${uploadChunkSize})`);
+  }
+  if (simpleUploadMaxSize !== undefined && (!Number.isSafeInteger(simpleUploadMaxSize) || simpleUploadMaxSize < 0 || simpleUploadMaxSize > MAX_SIMPLE_UPLOAD_SIZE)) {
+    throw configError(`simpleUploadMaxSize must be an integer from 0 to ${MAX_SIMPLE_UPLOAD_SIZE} bytes (got ${simpleUploadMaxSize})`);
   }
 }
 

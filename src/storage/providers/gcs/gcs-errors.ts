@@ -85,7 +85,9 @@ function codeOf(err: unknown): string | undefined {
 
 /** The status, reason, code and message of any error the SDK or fetch raises. */
 export function describeFailure(err: unknown): GcsFailure {
-  const raw = err instanceof Error ? err.message : String(err);
+  // gaxios (resumable-session creation) says only "Request failed with status code N"; the API's own message is in the body.
+  const api = text(prop(prop(prop(prop(err, 'response'), 'data'), 'error'), 'message'));
+  const raw = api ?? (err instanceof Error ? err.message : String(err));
   // Multi-line SDK messages repeat the same facts; the first line is enough.
   const message = (raw.split('\n').find((line) => line.trim() !== '') ?? raw).trim().slice(0, 300);
   return { status: statusOf(err), reason: reasonOf(err), code: codeOf(err), message };
@@ -115,6 +117,8 @@ function classify(f: GcsFailure, ctx: GcsErrorContext): [StorageErrorKind, strin
     return ['RateLimited', `${at}: google storage at ${ctx.endpoint} is throttling requests (HTTP ${f.status ?? '?'}); retry later`];
   }
   if (f.code !== undefined && CORRUPT_CODES.has(f.code)) return ['Corrupt', `${at}: integrity check failed: ${f.message}`];
+  // An upload whose bytes differ from the md5Hash sent with them (GCS refuses to store it).
+  if (f.status === 400 && /hash .*(doesn't|does not) match/iu.test(f.message)) return ['Corrupt', `${at}: integrity check failed: ${f.message}`];
   if (f.code !== undefined && CONNECTION_CODES.has(f.code)) {
     // The failing host may be the token endpoint rather than the API: the SDK message names it.
     return ['Unavailable', `${at}: google storage at ${ctx.endpoint} cannot be reached (${f.code}): ${f.message}`];

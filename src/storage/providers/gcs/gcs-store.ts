@@ -3,10 +3,10 @@
  * SDK (`@google-cloud/storage`) with its retries off: a separate retry layer
  * wraps every store.
  *
- * Uploads go through resumable sessions (see gcs-upload.ts); `ifNoneMatch`
- * sends `ifGenerationMatch: 0`, atomic on GCS, and also checks existence first
- * so that servers ignoring the precondition (the firebase-tools emulator) still
- * refuse in the common case. Multipart uploads are emulated with hidden part
+ * Uploads are one multipart request when small, a resumable session otherwise
+ * (see gcs-upload.ts); `ifNoneMatch` sends `ifGenerationMatch: 0`, atomic on
+ * GCS, and also checks existence first so that servers ignoring the
+ * precondition (the firebase-tools emulator) still refuse in the common case. Multipart uploads are emulated with hidden part
  * objects and compose (see gcs-multipart.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -20,13 +20,16 @@ import type {
 import { isStorageError } from '../../errors.ts';
 import { contentTypeFor } from '../../content-type.ts';
 import { GCS_PROVIDER, gcsError, guard, throwIfAborted, type GcsErrorContext } from './gcs-errors.ts';
-import { checkNumbers, createStorageClient, loadServiceAccount, resolveGcsEndpoint, type GcsStoreOptions } from './gcs-config.ts';
+import {
+  checkNumbers, createStorageClient, DEFAULT_SIMPLE_UPLOAD_MAX_SIZE, loadServiceAccount, resolveGcsEndpoint, type GcsStoreOptions,
+} from './gcs-config.ts';
 import { checkDeclaredSize, checkKey, GCS_MAX_OBJECT_SIZE, objectInfo, resolveRange, type GcsObjectMetadata } from './gcs-objects.ts';
 import { BucketRegistry } from './gcs-buckets.ts';
 import { listPage } from './gcs-list.ts';
 import { uploadObject } from './gcs-upload.ts';
 import { download } from './gcs-download.ts';
 import { GcsMultipartUpload, sweepParts, type MultipartHost } from './gcs-multipart.ts';
+import { existsViaHead } from '../../exists-via-head.ts';
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   multipart: true,
@@ -58,7 +61,14 @@ export function createGcsStore(options: GcsStoreOptions): GcsStore {
   const endpoint = resolveGcsEndpoint(options.endpoint);
   const path = options.credentialsPath;
   const account = path === undefined || path === '' ? undefined : loadServiceAccount(path);
-  return new GcsObjectStore(createStorageClient(endpoint, options, account), endpoint, options.uploadChunkSize);
+  const uploads = { chunkSize: options.uploadChunkSize, simpleMaxSize: options.simpleUploadMaxSize ?? DEFAULT_SIMPLE_UPLOAD_MAX_SIZE };
+  return new GcsObjectStore(createStorageClient(endpoint, options, account), endpoint, uploads);
+}
+
+/** How the store sends bodies (see {@link GcsStoreOptions}). */
+interface UploadSettings {
+  readonly chunkSize: number | undefined;
+  readonly simpleMaxSize: number;
 }
 
 interface UploadOptions {
@@ -74,16 +84,16 @@ class GcsObjectStore implements GcsStore {
   readonly endpoint: string;
   readonly #storage: Storage;
   readonly #buckets: BucketRegistry;
-  readonly #chunkSize: number | undefined;
+  readonly #uploadSettings: UploadSettings;
   readonly #uploads = new Map<string, GcsMultipartUpload>();
   /** Shared by this store's uploads: set once the server answered 501 to compose. */
   readonly #compose = { unsupported: false };
 
-  constructor(storage: Storage, endpoint: string, chunkSize: number | undefined) {
+  constructor(storage: Storage, endpoint: string, uploadSettings: UploadSettings) {
     this.#storage = storage;
     this.endpoint = endpoint;
     this.#buckets = new BucketRegistry(storage, endpoint);
-    this.#chunkSize = chunkSize;
+    this.#uploadSettings = uploadSettings;
   }
 
   get(bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
@@ -107,14 +117,8 @@ class GcsObjectStore implements GcsStore {
     });
   }
 
-  async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.head(bucket, key);
-      return true;
-    } catch (err) {
-      if (isStorageError(err, 'NotFound')) return false;
-      throw err;
-    }
+  exists(bucket: string, key: string): Promise<boolean> {
+    return existsViaHead(() => this.head(bucket, key));
   }
 
   put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
@@ -258,7 +262,7 @@ class GcsObjectStore implements GcsStore {
 
   #upload(bucket: string, key: string, body: Readable, options: UploadOptions, ctx: GcsErrorContext): Promise<GcsObjectMetadata> {
     const file = this.#storage.bucket(bucket).file(key);
-    return uploadObject({ file, ...options, chunkSize: this.#chunkSize, ctx }, body);
+    return uploadObject({ file, ...options, ...this.#uploadSettings, ctx }, body);
   }
 
   #multipartHost(bucket: string, key: string, uploadId: string, options: PutOptions, ctx: GcsErrorContext): MultipartHost {

@@ -1,29 +1,30 @@
 /**
- * Uploads to GCS through a resumable session. The SDK creates the session
- * (authentication, endpoint, preconditions); the bytes are sent by this module
- * with `fetch`, because the SDK's `createWriteStream` (7.22) does not abort
- * its HTTP request when destroyed (the request hangs until the server gives
- * up) and never authenticates uploads to a custom endpoint. Here a failing
- * source or an abort signal aborts the request, so the server
- * never sees a complete body and never creates the object; the session is
- * then cancelled (best effort).
+ * Uploads to GCS, choosing how by size:
+ * - up to the store's `simpleUploadMaxSize` (declared, or found by reading at
+ *   most that much of a body of unknown size): one multipart request, the
+ *   body in memory (gcs-simple-upload.ts);
+ * - anything larger: a resumable session (gcs-resumable.ts), the body streamed
+ *   in one request, or in chunks when the store has a chunk size.
  *
- * Default: one streaming PUT (`Content-Range: bytes 0-*\/*` when the size is
- * unknown, as the SDK sends it). With a chunk size: chunked uploads holding at
- * most about one chunk in memory, each chunk a request answered by 308.
+ * Not the SDK's `createWriteStream` (7.22): it does not abort its HTTP request
+ * when destroyed (the request hangs until the server gives up) and never
+ * authenticates uploads to a custom endpoint. Here a failing source or an
+ * abort signal aborts the request, so the server never sees a complete body
+ * and never creates the object; a session is then cancelled (best effort).
+ * Memory held per upload: up to `simpleUploadMaxSize` while a body of unknown
+ * size is read to choose, then about one chunk of the source (or one upload chunk).
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { File } from '@google-cloud/storage';
 import { gcsError, type GcsErrorContext } from './gcs-errors.ts';
 import { GCS_MAX_OBJECT_SIZE, sizeOf, type GcsObjectMetadata } from './gcs-objects.ts';
-
-/** How long a best-effort cleanup request may take. */
-const CLEANUP_TIMEOUT_MS = 10_000;
+import { cancelSession, createSession, sendChunked, sendWhole, type Send } from './gcs-resumable.ts';
+import { uploadSimple } from './gcs-simple-upload.ts';
 
 /** One upload: where, what and how. */
 export interface UploadRequest {
-  /** The SDK file (bucket and name) the session is created for. */
+  /** The SDK file (bucket and name) the upload is for. */
   readonly file: File;
   readonly contentType: string;
   /** Declared size; a body of another length fails with `Corrupt` and stores nothing. */
@@ -31,32 +32,22 @@ export interface UploadRequest {
   /** `0`: create only (the server answers 412 when the object exists). */
   readonly ifGenerationMatch?: number | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Bytes per request (multiple of 256 KiB); undefined: one streaming request. */
+  /** Bytes per request of a resumable upload (multiple of 256 KiB); undefined: one streaming request. */
   readonly chunkSize?: number | undefined;
+  /** Largest body sent in one multipart request (held in memory); 0: always resumable. */
+  readonly simpleMaxSize: number;
   readonly ctx: GcsErrorContext;
-}
-
-/** An HTTP error answer of the upload API, shaped like the SDK's `ApiError`. */
-export class UploadHttpError extends Error {
-  readonly code: number;
-  readonly errors: readonly { readonly reason?: string; readonly message?: string }[];
-
-  constructor(status: number, message: string, errors: readonly { reason?: string; message?: string }[]) {
-    super(message);
-    this.name = 'UploadHttpError';
-    this.code = status;
-    this.errors = errors;
-  }
 }
 
 /** Counts and hashes the body as it streams, enforcing the size limits. */
 class Meter {
   bytes = 0;
-  /** Why the body failed, if it did: fetch reports it only as the cause of "fetch failed". */
+  /** Why the body failed, if it did: requests report it only as their own failure's cause. */
   failure: unknown;
   readonly declared: number | undefined;
   readonly ctx: GcsErrorContext;
   readonly #md5 = createHash('md5');
+  #digest: string | undefined;
 
   constructor(declared: number | undefined, ctx: GcsErrorContext) {
     this.declared = declared;
@@ -86,32 +77,33 @@ class Meter {
     }
   }
 
+  /** Base64 MD5 of everything passed; only once the body has ended. */
   md5(): string {
-    return this.#md5.digest('base64');
+    this.#digest ??= this.#md5.digest('base64');
+    return this.#digest;
   }
 }
 
 /** Uploads `body` as the object of `req.file`; returns the object resource. */
 export async function uploadObject(req: UploadRequest, body: Readable): Promise<GcsObjectMetadata> {
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort(req.signal?.reason);
+  const onAbort = (): void => {
+    controller.abort(req.signal?.reason);
+    // While the body is only being read (small uploads), nothing else would stop it.
+    body.destroy();
+  };
   req.signal?.addEventListener('abort', onAbort, { once: true });
   const meter = new Meter(req.size, req.ctx);
-  let session: string | undefined;
+  const session: { uri?: string } = {};
   try {
-    session = await createSession(req);
     req.signal?.throwIfAborted();
-    const source = meter.pass(body);
-    const send = { uri: session, signal: controller.signal, ctx: req.ctx };
-    const meta = req.chunkSize === undefined
-      ? await sendWhole(send, source, req.size)
-      : await sendChunked(send, source, req.chunkSize, req.file);
+    const meta = await send(req, meter.pass(body), meter, controller.signal, session);
     await verify(req, meta, meter);
     return meta;
   } catch (err) {
     controller.abort();
     body.destroy();
-    if (session !== undefined) await cancelSession(session);
+    if (session.uri !== undefined) await cancelSession(session.uri);
     // An abort also breaks the body and the request; report the abort, not its side effects.
     if (req.signal?.aborted === true) throw gcsError('Internal', `${req.ctx.bucket ?? '?'}/${req.ctx.key ?? '?'}: operation aborted`, req.ctx, req.signal.reason);
     throw meter.failure ?? err;
@@ -120,109 +112,43 @@ export async function uploadObject(req: UploadRequest, body: Readable): Promise<
   }
 }
 
-async function createSession(req: UploadRequest): Promise<string> {
-  const metadata: Record<string, unknown> = { contentType: req.contentType };
-  // Sent as X-Upload-Content-Length: the server then refuses to finalise any other length.
-  if (req.size !== undefined) metadata['contentLength'] = req.size;
-  const options = req.ifGenerationMatch === undefined
-    ? { metadata }
-    : { metadata, preconditionOpts: { ifGenerationMatch: req.ifGenerationMatch } };
-  const [uri] = await req.file.createResumableUpload(options);
-  return uri;
+/** Sends the metered `source` one way or the other; `session` gets the URI of a resumable one. */
+async function send(
+  req: UploadRequest, source: AsyncGenerator<Buffer>, meter: Meter, signal: AbortSignal, session: { uri?: string },
+): Promise<GcsObjectMetadata> {
+  const small = req.simpleMaxSize > 0 && (req.size === undefined || req.size <= req.simpleMaxSize);
+  const head = small ? await readUpTo(source, req.simpleMaxSize) : { chunks: [], ended: false };
+  if (head.ended) return uploadSimple({ ...req, md5: meter.md5(), signal }, takeAll(head.chunks));
+  session.uri = await createSession(req);
+  signal.throwIfAborted();
+  const rest = prepend(head.chunks, source);
+  const to: Send = { uri: session.uri, signal, ctx: req.ctx };
+  return req.chunkSize === undefined ? sendWhole(to, rest, req.size) : sendChunked(to, rest, req.chunkSize, req.file);
 }
 
-interface Send {
-  readonly uri: string;
-  readonly signal: AbortSignal;
-  readonly ctx: GcsErrorContext;
-}
-
-async function sendWhole(send: Send, source: AsyncGenerator<Buffer>, size: number | undefined): Promise<GcsObjectMetadata> {
-  const range = size === undefined ? 'bytes 0-*/*' : size === 0 ? 'bytes */0' : `bytes 0-${size - 1}/${size}`;
-  const res = await put(send, range, ReadableStream.from(source));
-  if (res.status === 200 || res.status === 201) return (await res.json()) as GcsObjectMetadata;
-  if (res.status === 308) throw gcsError('Unavailable', 'the server did not complete the upload (HTTP 308)', send.ctx);
-  throw await httpError(res);
-}
-
-/** Sends chunks of exactly `chunkSize` while more data follows, then the rest as the final request. */
-async function sendChunked(send: Send, source: AsyncGenerator<Buffer>, chunkSize: number, file: File): Promise<GcsObjectMetadata> {
-  const pending = new ChunkBuffer();
-  let offset = 0;
-  for await (const chunk of source) {
-    pending.push(chunk);
-    // Strictly more than a chunk: the final request must carry at least one byte.
-    while (pending.length > chunkSize) {
-      await sendChunk(send, pending.take(chunkSize), offset, undefined, file);
-      offset += chunkSize;
-    }
+/** Reads `source` until it ends (`ended`) or more than `limit` bytes came. */
+async function readUpTo(source: AsyncGenerator<Buffer>, limit: number): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  while (bytes <= limit) {
+    const next = await source.next();
+    if (next.done === true) return { chunks, ended: true };
+    chunks.push(next.value);
+    bytes += next.value.length;
   }
-  const rest = pending.take(pending.length);
-  const meta = await sendChunk(send, rest, offset, offset + rest.length, file);
-  if (meta === undefined) throw gcsError('Unavailable', 'the server did not complete the upload (HTTP 308)', send.ctx);
-  return meta;
+  return { chunks, ended: false };
 }
 
-/**
- * Sends `data` at `offset`; `total` marks the final chunk. A 308 reports what
- * the server persisted (it may keep less than sent): the rest is sent again.
- */
-async function sendChunk(send: Send, data: Buffer, offset: number, total: number | undefined, file: File): Promise<GcsObjectMetadata | undefined> {
-  let sent = 0;
-  for (let stalls = 0; stalls < 3;) {
-    const part = data.subarray(sent);
-    const range = part.length === 0 ? `bytes */${total ?? '*'}` : `bytes ${offset + sent}-${offset + data.length - 1}/${total ?? '*'}`;
-    const res = await put(send, range, part);
-    if (res.status === 200 || res.status === 201) {
-      const meta = (await res.json()) as GcsObjectMetadata;
-      if (total === undefined) await finalisedEarly(send, file, meta, offset + data.length);
-      return meta;
-    }
-    if (res.status !== 308) throw await httpError(res);
-    await res.body?.cancel();
-    const persisted = persistedBytes(res.headers.get('range'));
-    if (persisted < offset + sent || persisted > offset + data.length) {
-      throw gcsError('Unavailable', `the server reports ${persisted} bytes persisted, expected ${offset + data.length}`, send.ctx);
-    }
-    stalls = persisted === offset + sent ? stalls + 1 : 0;
-    sent = persisted - offset;
-    if (sent === data.length && total === undefined) return undefined;
-  }
-  throw gcsError('Unavailable', `the server persists no more bytes at offset ${offset + sent}`, send.ctx);
+/** The bytes of `chunks` as one Buffer; `chunks` is emptied, so that only the result stays referenced. */
+function takeAll(chunks: Buffer[]): Buffer {
+  const taken = chunks.splice(0);
+  return taken.length === 1 ? (taken[0] as Buffer) : Buffer.concat(taken);
 }
 
-/** A server that finalises on a non-final chunk stored a partial object: remove it and fail. */
-async function finalisedEarly(send: Send, file: File, meta: GcsObjectMetadata, sentBytes: number): Promise<never> {
-  if (meta.generation !== undefined) {
-    await file.delete({ ifGenerationMatch: meta.generation }).catch(() => undefined);
-  }
-  throw gcsError('Corrupt', `the server completed the upload after ${sentBytes} bytes, before the last chunk`, send.ctx);
-}
-
-/** `Range: bytes=0-N` of a 308 answer → N + 1; no header → nothing persisted. */
-export function persistedBytes(header: string | null): number {
-  const match = header === null ? null : /^bytes=0-(\d+)$/u.exec(header.trim());
-  return match?.[1] === undefined ? 0 : Number(match[1]) + 1;
-}
-
-function put(send: Send, range: string, body: Buffer | ReadableStream<Uint8Array>): Promise<Response> {
-  // `duplex` is required for a streaming body and missing from the DOM typings.
-  const init = { method: 'PUT', headers: { 'content-range': range }, body, duplex: 'half', signal: send.signal };
-  return fetch(send.uri, init as RequestInit);
-}
-
-async function httpError(res: Response): Promise<UploadHttpError> {
-  const body = await res.text().catch(() => '');
-  let message = `HTTP ${res.status}`;
-  let errors: { reason?: string; message?: string }[] = [];
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: string; errors?: typeof errors } };
-    message = parsed.error?.message ?? message;
-    errors = parsed.error?.errors ?? [];
-  } catch {
-    if (body.trim() !== '') message = body.trim().slice(0, 200);
-  }
-  return new UploadHttpError(res.status, message, errors);
+/** `head`, then `rest`; `head` is emptied as it goes, so its memory is not held for the whole upload. */
+async function* prepend(head: Buffer[], rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) yield chunk;
+  yield* rest;
 }
 
 /** Size and MD5 of the stored object must match what was sent. */
@@ -235,34 +161,4 @@ async function verify(req: UploadRequest, meta: GcsObjectMetadata, meter: Meter)
   if (problem === undefined) return;
   if (meta.generation !== undefined) await req.file.delete({ ifGenerationMatch: meta.generation }).catch(() => undefined);
   throw gcsError('Corrupt', problem, req.ctx);
-}
-
-/** Cancels a resumable session (GCS answers 499); failures are irrelevant. */
-async function cancelSession(uri: string): Promise<void> {
-  try {
-    const res = await fetch(uri, { method: 'DELETE', signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) });
-    await res.body?.cancel();
-  } catch {
-    // The session expires on its own; nothing was stored.
-  }
-}
-
-/** Bytes received but not yet sent, taken in exact sizes. */
-class ChunkBuffer {
-  #chunks: Buffer[] = [];
-  length = 0;
-
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  take(n: number): Buffer {
-    const all = this.#chunks.length === 1 ? (this.#chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#chunks);
-    const head = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.#chunks = rest.length === 0 ? [] : [rest];
-    this.length = rest.length;
-    return head;
-  }
 }

@@ -138,7 +138,7 @@ class LocalObjectStore implements LocalStore {
       validateKey(key);
       checkDeclaredSize(options.size, ctx);
       throwIfAborted(options.signal, ctx);
-      const bucketDir = await this.#layout.bucketDir(bucket);
+      const bucketDir = await this.#layout.bucketDir(bucket, true);
       // Fail fast instead of receiving a large body for nothing; the link at commit stays the real guard.
       if (options.ifNoneMatch === true) await assertAbsent(this.#layout, bucketDir, ctx);
       const tmp = await this.#layout.tmpPath();
@@ -165,7 +165,7 @@ class LocalObjectStore implements LocalStore {
       if (options.size !== undefined && st.size !== options.size) {
         throw localError('Corrupt', `file has ${st.size} bytes, ${options.size} were declared`, ctx);
       }
-      const bucketDir = await this.#layout.bucketDir(bucket);
+      const bucketDir = await this.#layout.bucketDir(bucket, true);
       if (options.ifNoneMatch === true) await assertAbsent(this.#layout, bucketDir, ctx);
       const tmp = await this.#layout.tmpPath();
       const moved = await moveOrCopy(source, tmp, st.isSymlink);
@@ -197,7 +197,7 @@ class LocalObjectStore implements LocalStore {
         if (!(await lstat(path)).isFile()) throw localError('NotFound', `${srcBucket}/${srcKey}: not found`, src);
         return path;
       });
-      const bucketDir = await this.#layout.bucketDir(dstBucket);
+      const bucketDir = await this.#layout.bucketDir(dstBucket, true);
       const tmp = await this.#layout.tmpPath();
       try {
         // FICLONE makes a reflink (instant, no extra space) where the filesystem supports it.
@@ -216,7 +216,7 @@ class LocalObjectStore implements LocalStore {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
       validateKey(key);
-      const bucketDir = await this.#layout.bucketDir(bucket);
+      const bucketDir = await this.#layout.bucketDir(bucket, true);
       const parent = await this.#layout.existingParent(bucketDir, key, ctx);
       if (parent === undefined) return;
       const path = join(parent, splitKey(key).name);
@@ -236,7 +236,7 @@ class LocalObjectStore implements LocalStore {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
       validateKey(key);
-      const bucketDir = await this.#layout.bucketDir(bucket);
+      const bucketDir = await this.#layout.bucketDir(bucket, true);
       await this.#layout.ensureTmp();
       const uploadId = randomBytes(16).toString('hex');
       const dir = join(this.#layout.tmpDir, uploadId);

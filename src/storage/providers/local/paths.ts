@@ -61,25 +61,30 @@ export class LocalLayout {
   }
 
   /** Unresolved folder of `bucket` (the name is validated). */
-  bucketPath(bucket: string): string {
+  bucketPath(bucket: string, forWrite = false): string {
     validateBucket(bucket);
     if (this.#folders === undefined) return join(this.root, bucket);
     const folder = this.#folders.get(bucket);
     // With mapped buckets, only the mapped ones exist: never fall back to root/<bucket>.
-    if (folder === undefined) throw localError('NotFound', `bucket ${bucket} not found`, { bucket });
+    if (folder === undefined) throw localError(forWrite ? 'ConfigInvalid' : 'NotFound', `bucket ${bucket} not found`, { bucket });
     return folder;
   }
 
-  /** Real path of an existing bucket folder; `NotFound` when missing. */
-  async bucketDir(bucket: string): Promise<string> {
+  /**
+   * Real path of an existing bucket folder. Missing: `NotFound` for reads,
+   * `ConfigInvalid` for writes (`forWrite`), as the cloud providers report a
+   * missing bucket: writing there is a setup problem, not a missing object.
+   */
+  async bucketDir(bucket: string, forWrite = false): Promise<string> {
     const ctx = { bucket };
     try {
-      const real = await realpath(this.bucketPath(bucket));
+      const real = await realpath(this.bucketPath(bucket, forWrite));
       if ((await lstat(real)).isDirectory()) return real;
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
     }
+    if (forWrite) throw localError('ConfigInvalid', `bucket ${bucket} does not exist: create its folder under the storage root`, ctx);
     throw localError('NotFound', `bucket ${bucket} not found`, ctx);
   }
 

@@ -1,12 +1,14 @@
 /**
  * Settings of the S3 provider and the S3 client built from them: endpoint
- * resolution (`STORAGE_ENDPOINT` + `STORAGE_PORT`), credentials (static keys
- * or an EC2 IAM role), timeouts and upload tuning.
+ * resolution (`STORAGE_ENDPOINT` + `STORAGE_PORT`), credentials (static keys,
+ * an EC2 IAM role or IAM Roles Anywhere), timeouts and upload tuning.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromInstanceMetadata } from '@aws-sdk/credential-providers';
+import { RolesAnywhereCredentials, type RolesAnywhereOptions } from '../../../rolesanywhere/credentials.ts';
+import type { RolesAnywhereInput } from '../../../rolesanywhere/settings.ts';
 import { StorageError } from '../../errors.ts';
 import { S3_PROVIDER } from './errors.ts';
 
@@ -36,6 +38,13 @@ export interface S3StoreOptions {
    * before they expire. Excludes `accessKey`/`secretKey`.
    */
   readonly iamRole?: string | undefined;
+  /**
+   * Temporary credentials from IAM Roles Anywhere (an X.509 certificate and
+   * its key), renewed five minutes before they expire. Excludes the keys and `iamRole`.
+   */
+  readonly rolesAnywhere?: RolesAnywhereInput | undefined;
+  /** How Roles Anywhere messages name fields, its clock and logger; default file names, `Date.now`, `logger`. */
+  readonly rolesAnywhereOptions?: RolesAnywhereOptions | undefined;
   /** Path-style URLs (`host/bucket/key`); default true unless the endpoint is `*.amazonaws.com`. */
   readonly forcePathStyle?: boolean | undefined;
   /** Limit on establishing a connection; default 5 s, so an unreachable endpoint fails fast. */
@@ -138,26 +147,57 @@ export function describeS3Endpoint(options: S3StoreOptions): string {
   return resolveEndpoint(options).display;
 }
 
-/** Static keys or the IAM role provider, plus the hint for error messages. */
-function credentialsOf(options: S3StoreOptions): { credentials: NonNullable<S3ClientConfig['credentials']>; hint: string; secrets: string[] } {
-  const { accessKey, secretKey, iamRole } = options;
+type Credentials = NonNullable<S3ClientConfig['credentials']>;
+type Identity = Exclude<Credentials, (...args: never[]) => unknown>;
+
+/** Credentials of the client, the hint for error messages, and the values messages must hide. */
+interface CredentialSetup {
+  credentials: Credentials;
+  hint: string;
+  secrets: string[];
+}
+
+/** Wraps a provider so the latest values it returned can be redacted from error messages. */
+function remembering(provider: () => Promise<Identity>, secrets: string[]): () => Promise<Identity> {
+  return async () => {
+    const c = await provider();
+    secrets.unshift(c.accessKeyId, c.secretAccessKey, ...(c.sessionToken === undefined ? [] : [c.sessionToken]));
+    secrets.length = Math.min(secrets.length, 9);
+    return c;
+  };
+}
+
+function imdsCredentials(iamRole: string, options: S3StoreOptions): CredentialSetup {
+  const secrets: string[] = [];
+  // A provider function (not static keys) lets the SDK refresh before expiry.
+  const credentials = remembering(fromInstanceMetadata({ timeout: 1000, maxRetries: 1, logger: sdkLogger(options.logger) }), secrets);
+  return { credentials, hint: `the IAM role ${iamRole} and the EC2 instance metadata service`, secrets };
+}
+
+function rolesAnywhereCredentials(settings: RolesAnywhereInput, options: S3StoreOptions): CredentialSetup {
+  const secrets: string[] = [];
+  const logger = options.rolesAnywhereOptions?.logger ?? options.logger;
+  const source = new RolesAnywhereCredentials(settings, { ...options.rolesAnywhereOptions, ...(logger === undefined ? {} : { logger }) });
+  // `memoized` keeps the SDK from caching by its own clock: the source decides when to renew.
+  const credentials = Object.assign(remembering(source.provider, secrets), { memoized: true });
+  return { credentials, hint: source.describe(), secrets };
+}
+
+/** Static keys, the IAM role provider or IAM Roles Anywhere, plus the hint for error messages. */
+function credentialsOf(options: S3StoreOptions): CredentialSetup {
+  const { accessKey, secretKey, iamRole, rolesAnywhere } = options;
   const hasKeys = (accessKey ?? '') !== '' || (secretKey ?? '') !== '';
-  if (iamRole !== undefined && iamRole !== '') {
+  const hasRole = iamRole !== undefined && iamRole !== '';
+  if (rolesAnywhere !== undefined) {
+    if (hasKeys || hasRole) throw configError('set either STORAGE_ROLESANYWHERE_* or STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY or STORAGE_IAM_ROLE, not several');
+    return rolesAnywhereCredentials(rolesAnywhere, options);
+  }
+  if (hasRole) {
     if (hasKeys) throw configError('set either STORAGE_IAM_ROLE or STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY, not both');
-    const secrets: string[] = [];
-    const imds = fromInstanceMetadata({ timeout: 1000, maxRetries: 1, logger: sdkLogger(options.logger) });
-    // A provider function (not static keys) lets the SDK refresh before expiry;
-    // the latest values are remembered only so error messages can redact them.
-    const credentials = async (): ReturnType<typeof imds> => {
-      const c = await imds();
-      secrets.unshift(c.accessKeyId, c.secretAccessKey, ...(c.sessionToken === undefined ? [] : [c.sessionToken]));
-      secrets.length = Math.min(secrets.length, 9);
-      return c;
-    };
-    return { credentials, hint: `the IAM role ${iamRole} and the EC2 instance metadata service`, secrets };
+    return imdsCredentials(iamRole, options);
   }
   if (accessKey === undefined || accessKey === '' || secretKey === undefined || secretKey === '') {
-    throw configError('STORAGE_ACCESS_KEY and STORAGE_SECRET_KEY (or STORAGE_IAM_ROLE) are required for an S3 store');
+    throw configError('STORAGE_ACCESS_KEY and STORAGE_SECRET_KEY (or STORAGE_IAM_ROLE, or STORAGE_ROLESANYWHERE_*) are required for an S3 store');
   }
   const credentials = { accessKeyId: accessKey, secretAccessKey: secretKey };
   return { credentials, hint: 'STORAGE_ACCESS_KEY/STORAGE_SECRET_KEY', secrets: [accessKey, secretKey] };

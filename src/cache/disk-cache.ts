@@ -1,0 +1,306 @@
+/**
+ * A bounded, persistent cache of byte blobs on local disk (one per tier:
+ * remote originals, previews, conversions). Least recently used entries are
+ * evicted to stay under `maxBytes`; entries older than `maxAgeMs` are never
+ * served. Fills are single-flight and written atomically (temp file, fsync,
+ * rename); the index survives restarts (see ./cache-index.ts).
+ *
+ * Layout of `dir`: `index.sqlite`, `data/<h[0:2]>/<h>-<random>` (h: SHA-256 of
+ * the key), `tmp/` (fills in progress).
+ */
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { StorageError } from '../storage/errors.ts';
+import { cacheFileError, FileRangeReader, FileRef } from './cache-files.ts';
+import { cachedEntry, resolveRange, type CacheEntryInfo, type CachedEntry, type InclusiveRange } from './cache-entry.ts';
+import type { IndexRow } from './cache-index.ts';
+import { CacheLedger } from './cache-ledger.ts';
+import { Flight, type FillResult, type FillStart } from './fill-flight.ts';
+
+export type { CacheEntryInfo, CachedEntry } from './cache-entry.ts';
+export type { FillResult } from './fill-flight.ts';
+
+/** Options of {@link DiskCache.open}. */
+export interface DiskCacheOptions {
+  /** The cache's folder (created). */
+  dir: string;
+  /** Size limit of the files; `0` keeps nothing (fills still serve their callers). */
+  maxBytes: number;
+  /** Entries older than this are never served; `0` keeps nothing. */
+  maxAgeMs: number;
+  /** Tier name in stats and metrics: `storage`, `previews` or `converter`. */
+  name: string;
+  /**
+   * Remove temp files and files the index does not know at open. Default true;
+   * false for a second process (the CLI) next to a running server.
+   */
+  repair?: boolean | undefined;
+  /** Current time in epoch ms; tests replace it. Default `Date.now`. */
+  clock?: (() => number) | undefined;
+}
+
+/** Counters since the cache was created (kept across restarts) and current size. */
+export interface CacheStats {
+  name: string;
+  /** Lookups answered by a fresh entry. */
+  hits: number;
+  /** Lookups that found none (callers that waited for another's fill included). */
+  misses: number;
+  /** Bytes read from the cache by callers that did not fill them: egress saved. */
+  bytesServed: number;
+  /** Bytes written by fills (what the cache cost the origin). */
+  bytesFetched: number;
+  /** Entries removed for space or age. */
+  evictions: number;
+  sizeBytes: number;
+  entries: number;
+  maxBytes: number;
+}
+
+/** How a lookup treats a fresh entry. */
+export interface LookupOptions {
+  /** Rejects a fresh entry as stale (say, its origin changed): it is dropped and the lookup misses. */
+  readonly accept?: ((entry: CacheEntryInfo) => boolean | Promise<boolean>) | undefined;
+  /** Count the lookup in hits/misses. Default true. */
+  readonly count?: boolean | undefined;
+}
+
+/** Result of {@link DiskCache.streamOrFill}. */
+export interface StreamedEntry {
+  readonly entry: CacheEntryInfo;
+  readonly body: Readable;
+  /** The range served, when one was asked for. */
+  readonly range: InclusiveRange | undefined;
+  readonly hit: boolean;
+}
+
+const FLUSH_INTERVAL_MS = 10_000;
+type Range = { start: number; end?: number | undefined };
+
+/** See the module comment. */
+export class DiskCache {
+  readonly name: string;
+  readonly #o: DiskCacheOptions;
+  readonly #ledger: CacheLedger;
+  readonly #flights = new Map<string, { flight: Flight; complete: Promise<IndexRow> }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(o: DiskCacheOptions) {
+    this.name = o.name;
+    this.#o = o;
+    this.#ledger = new CacheLedger({ dir: o.dir, maxBytes: o.maxBytes, maxAgeMs: o.maxAgeMs, clock: o.clock ?? Date.now });
+  }
+
+  /** Opens the cache in `o.dir`, loading (and, unless `repair: false`, checking) its index. */
+  static async open(o: DiskCacheOptions): Promise<DiskCache> {
+    await mkdir(join(o.dir, 'data'), { recursive: true });
+    await mkdir(join(o.dir, 'tmp'), { recursive: true });
+    const cache = new DiskCache(o);
+    await cache.#ledger.load(o.repair !== false);
+    cache.#timer = setInterval(() => {
+      cache.#ledger.sweepExpired();
+      cache.#ledger.flush();
+    }, FLUSH_INTERVAL_MS).unref();
+    return cache;
+  }
+
+  /** The size limit of the files. */
+  get maxBytes(): number {
+    return this.#o.maxBytes;
+  }
+
+  /** The fresh entry of `key` (its file held open), bumped in the LRU order; counts a hit or miss. */
+  async get(key: string, o: LookupOptions = {}): Promise<CachedEntry | undefined> {
+    const entry = await this.#lookup(key, o);
+    this.#countLookup(entry !== undefined, o);
+    return entry;
+  }
+
+  /** Metadata of a fresh entry, without counting, bumping or opening it. */
+  peek(key: string): CacheEntryInfo | undefined {
+    const row = this.#ledger.fresh(key);
+    return row === undefined ? undefined : infoOf(row);
+  }
+
+  /**
+   * The entry of `key`, filled by `fill` when missing. Concurrent callers of
+   * one key share one fill; its error reaches each of them and nothing is
+   * cached. A caller that goes away never cancels the fill for the others.
+   */
+  async getOrFill(key: string, fill: () => Promise<FillResult>, o: LookupOptions = {}): Promise<{ entry: CachedEntry; hit: boolean }> {
+    const cached = await this.#lookup(key, o);
+    this.#countLookup(cached !== undefined, o);
+    if (cached !== undefined) return { entry: cached, hit: true };
+    const { flight, complete, leader } = this.#join(key, fill);
+    const ref = await this.#take(flight);
+    try {
+      const row = await complete;
+      return { entry: cachedEntry(infoOf(row), ref, this.#ledger.path(row.file), this.#servedBy(leader)), hit: false };
+    } catch (err) {
+      ref.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Like {@link getOrFill}, but streams (a range of) the bytes as soon as the
+   * fill has started when it announces its size and ETag: callers read the
+   * file as it grows instead of waiting for the whole object.
+   */
+  async streamOrFill(key: string, fill: () => Promise<FillResult>, o: LookupOptions & { range?: Range | undefined } = {}): Promise<StreamedEntry> {
+    const cached = await this.#lookup(key, o);
+    this.#countLookup(cached !== undefined, o);
+    if (cached !== undefined) {
+      try {
+        const range = o.range === undefined ? undefined : resolveRange(o.range, cached.size);
+        return { entry: cached, body: cached.open(range), range, hit: true };
+      } catch (err) {
+        cached.release();
+        throw err;
+      }
+    }
+    const { flight, complete, leader } = this.#join(key, fill);
+    const ref = await this.#take(flight);
+    try {
+      const start = await flight.started;
+      const info = start.size !== undefined && start.etag !== undefined ? startInfo(key, start, this.#ledger.now()) : infoOf(await complete);
+      const range = o.range === undefined ? undefined : resolveRange(o.range, info.size);
+      const r = range ?? { start: 0, end: info.size - 1 };
+      const body = new FileRangeReader({ file: ref, start: r.start, end: r.end, follow: flight, onClose: this.#servedBy(leader) });
+      return { entry: info, body, range, hit: false };
+    } catch (err) {
+      ref.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Forgets an entry. A fill of it in progress still serves its callers but is
+   * not kept (it may hold the old bytes); later lookups start a new fill.
+   */
+  async delete(key: string): Promise<void> {
+    const running = this.#flights.get(key);
+    if (running !== undefined) {
+      running.flight.discard = true;
+      this.#flights.delete(key);
+    }
+    const row = this.#ledger.fresh(key);
+    if (row !== undefined) await this.#ledger.remove([row], false);
+  }
+
+  /** Removes every entry and file. */
+  clear(): Promise<void> {
+    return this.#ledger.clear();
+  }
+
+  stats(): CacheStats {
+    this.#ledger.sweepExpired();
+    return { name: this.name, ...this.#ledger.counters(), sizeBytes: this.#ledger.bytes, entries: this.#ledger.count, maxBytes: this.#o.maxBytes };
+  }
+
+  /** Resolves once the fills running now have completed (kept or not) and evicted files are deleted. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#flights.values()].map((f) => f.complete));
+    await this.#ledger.settled();
+  }
+
+  /** Saves access times and counters; fills still running are abandoned. */
+  async close(): Promise<void> {
+    if (this.#ledger.closed) return;
+    clearInterval(this.#timer);
+    for (const { flight } of this.#flights.values()) flight.abort(new StorageError('Unavailable', `cache ${this.name} closed during a fill`));
+    await this.drain();
+    this.#ledger.close();
+  }
+
+  async #lookup(key: string, o: LookupOptions): Promise<CachedEntry | undefined> {
+    const row = this.#ledger.fresh(key);
+    if (row === undefined) return undefined;
+    if (o.accept !== undefined && !(await o.accept(infoOf(row)))) {
+      if (this.#ledger.current(row)) await this.#ledger.remove([row], false);
+      return undefined;
+    }
+    const ref = await this.#openChecked(row);
+    if (ref === undefined) return undefined;
+    this.#ledger.bump(row);
+    return cachedEntry(infoOf(row), ref, this.#ledger.path(row.file), this.#servedBy(false));
+  }
+
+  /** Opens an entry's file; a missing or truncated one (say, cleared by the CLI) is dropped. */
+  async #openChecked(row: IndexRow): Promise<FileRef | undefined> {
+    try {
+      const handle = await open(this.#ledger.path(row.file), 'r');
+      if ((await handle.stat()).size === row.size) return new FileRef(handle);
+      await handle.close();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cacheFileError(err, 'open');
+    }
+    if (this.#ledger.current(row)) await this.#ledger.remove([row], false);
+    return undefined;
+  }
+
+  #join(key: string, fill: () => Promise<FillResult>): { flight: Flight; complete: Promise<IndexRow>; leader: boolean } {
+    if (this.#ledger.closed) throw new StorageError('Unavailable', `cache ${this.name} is closed`);
+    const running = this.#flights.get(key);
+    if (running !== undefined) {
+      running.flight.claim();
+      return { ...running, leader: false };
+    }
+    const flight = new Flight(join(this.#o.dir, 'tmp'), fill);
+    flight.claim();
+    const complete = this.#complete(key, flight);
+    complete.catch(() => undefined);
+    this.#flights.set(key, { flight, complete });
+    return { flight, complete, leader: true };
+  }
+
+  async #take(flight: Flight): Promise<FileRef> {
+    try {
+      await flight.started;
+    } catch (err) {
+      flight.unclaim();
+      throw err;
+    }
+    const ref = flight.take();
+    if (ref === undefined) throw new StorageError('Internal', `cache ${this.name}: fill file is gone`);
+    return ref;
+  }
+
+  /** Hands a finished fill to the ledger, then lets later lookups start fills of their own. */
+  async #complete(key: string, flight: Flight): Promise<IndexRow> {
+    try {
+      const out = await flight.done;
+      const start = await flight.started;
+      return await this.#ledger.adopt(key, { ...out, contentType: start.contentType, lastModified: start.lastModified }, !flight.discard);
+    } catch (err) {
+      throw cacheFileError(err, 'fill');
+    } finally {
+      if (this.#flights.get(key)?.flight === flight) this.#flights.delete(key);
+      flight.settle();
+    }
+  }
+
+  #countLookup(hit: boolean, o: LookupOptions): void {
+    if (o.count === false) return;
+    if (hit) this.#ledger.delta.hits += 1;
+    else this.#ledger.delta.misses += 1;
+  }
+
+  /** Counts the bytes a reader took, unless it is the caller whose miss filled the entry. */
+  #servedBy(leader: boolean): ((bytes: number) => void) | undefined {
+    return leader ? undefined : (bytes) => { this.#ledger.delta.bytesServed += bytes; };
+  }
+}
+
+function infoOf(row: IndexRow): CacheEntryInfo {
+  return {
+    key: row.key, size: row.size, contentType: row.contentType, etag: row.etag,
+    createdAt: new Date(row.createdAt), lastModified: new Date(row.lastModified),
+  };
+}
+
+function startInfo(key: string, s: FillStart, nowMs: number): CacheEntryInfo {
+  const now = new Date(nowMs);
+  return { key, size: s.size ?? 0, contentType: s.contentType, etag: s.etag ?? '', createdAt: now, lastModified: s.lastModified ?? now };
+}

@@ -1,0 +1,174 @@
+/**
+ * One fill of a cache entry: the producer's body written to a temp file that
+ * any number of readers follow while it grows. Readers never slow the fill:
+ * it runs at the producer's pace, so a waiting or disconnected client cannot
+ * hold it up or cancel it for the others.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { StorageError } from '../storage/errors.ts';
+import { cacheFileError, FileRef, type GrowingFile } from './cache-files.ts';
+
+/** What a fill produces; see `DiskCache.getOrFill`. */
+export interface FillResult {
+  readonly body: Readable;
+  readonly contentType: string;
+  /** Quoted ETag to keep; default: the quoted SHA-256 of the bytes. */
+  readonly etag?: string | undefined;
+  /** The origin's modification time; default: when the entry was written. */
+  readonly lastModified?: Date | undefined;
+  /** Exact size when known: readers may then follow ranges of the file as it grows, and a short body fails. */
+  readonly size?: number | undefined;
+}
+
+/** Metadata known once the fill has started. */
+export interface FillStart {
+  readonly contentType: string;
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+  readonly size: number | undefined;
+}
+
+/** The finished temp file. */
+export interface FillOutput {
+  readonly tmpPath: string;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/** A fill in progress; see the module comment. */
+export class Flight implements GrowingFile {
+  readonly tmpPath: string;
+  written = 0;
+  ended = false;
+  failure: unknown = undefined;
+  /** Set when the result must not be kept (its key was invalidated meanwhile). */
+  discard = false;
+  /** The open temp file readers share; set before {@link started} resolves. */
+  file: FileRef | undefined;
+  readonly started: Promise<FillStart>;
+  readonly done: Promise<FillOutput>;
+  #claims = 0;
+  #finished = false;
+  #body: Readable | undefined;
+  #abortedWith: Error | undefined;
+  #wakers: Array<() => void> = [];
+  #resolveStart!: (s: FillStart) => void;
+  #rejectStart!: (err: unknown) => void;
+
+  constructor(tmpDir: string, fill: () => Promise<FillResult>) {
+    this.tmpPath = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    this.started = new Promise((resolve, reject) => { this.#resolveStart = resolve; this.#rejectStart = reject; });
+    this.done = this.#run(fill);
+    // Callers await these; a fill nobody waits for anymore must not be an unhandled rejection.
+    this.started.catch(() => undefined);
+    this.done.catch(() => undefined);
+  }
+
+  /** Stops the fill (the cache is closing): it fails with `reason`. */
+  abort(reason: Error): void {
+    this.#abortedWith = reason;
+    this.#body?.destroy(reason);
+  }
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.push(resolve));
+  }
+
+  /** Reserves a reference to the temp file for a caller who will read it once started. */
+  claim(): void {
+    this.#claims += 1;
+  }
+
+  /** Turns a {@link claim} into a reference (undefined if the fill failed to start). */
+  take(): FileRef | undefined {
+    this.#claims -= 1;
+    const ref = this.file?.acquire();
+    this.#maybeClose();
+    return ref;
+  }
+
+  /** Drops a {@link claim} that will not be taken. */
+  unclaim(): void {
+    this.#claims -= 1;
+    this.#maybeClose();
+  }
+
+  /** The fill's own reference ends once it is settled and every claim is taken. */
+  settle(): void {
+    this.#finished = true;
+    this.#maybeClose();
+  }
+
+  #maybeClose(): void {
+    if (!this.#finished || this.#claims > 0 || this.file === undefined) return;
+    const f = this.file;
+    this.file = undefined;
+    f.release();
+  }
+
+  #wake(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const w of wakers) w();
+  }
+
+  async #run(fill: () => Promise<FillResult>): Promise<FillOutput> {
+    let out: FileHandle | undefined;
+    try {
+      out = await open(this.tmpPath, 'wx', 0o600);
+      this.file = new FileRef(await open(this.tmpPath, 'r'));
+      const r = await fill();
+      this.#body = r.body;
+      if (this.#abortedWith !== undefined) throw this.#abortedWith;
+      this.#resolveStart({ contentType: r.contentType, etag: r.etag, lastModified: r.lastModified, size: r.size });
+      const etag = await this.#copy(r.body, out, r.size, r.etag === undefined);
+      await out.sync();
+      this.ended = true;
+      this.#wake();
+      return { tmpPath: this.tmpPath, size: this.written, etag: r.etag ?? etag };
+    } catch (err) {
+      this.#body?.destroy();
+      this.failure = err instanceof Error ? err : new StorageError('Internal', `cache fill failed: ${String(err)}`);
+      this.#rejectStart(this.failure);
+      this.#wake();
+      await rm(this.tmpPath, { force: true }).catch(() => undefined);
+      throw this.failure;
+    } finally {
+      await out?.close().catch(() => undefined);
+    }
+  }
+
+  async #copy(body: Readable, out: FileHandle, size: number | undefined, hashIt: boolean): Promise<string> {
+    const hash = hashIt ? createHash('sha256') : undefined;
+    for await (const chunk of body as AsyncIterable<unknown>) {
+      const buf = asBuffer(chunk);
+      if (size !== undefined && this.written + buf.length > size) throw new StorageError('Corrupt', `cache fill: more bytes than the announced ${size}`);
+      await writeAll(out, buf, this.written);
+      hash?.update(buf);
+      this.written += buf.length;
+      this.#wake();
+    }
+    if (size !== undefined && this.written !== size) throw new StorageError('Corrupt', `cache fill: ${this.written} bytes, announced ${size}`);
+    return `"${hash?.digest('hex') ?? ''}"`;
+  }
+}
+
+function asBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new StorageError('Internal', 'cache fill: the body must yield bytes');
+}
+
+async function writeAll(out: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < buf.length;) {
+    try {
+      off += (await out.write(buf, off, buf.length - off, position + off)).bytesWritten;
+    } catch (err) {
+      throw cacheFileError(err, 'write');
+    }
+  }
+}
