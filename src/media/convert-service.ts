@@ -18,7 +18,7 @@ import type { WorkSlots } from './convert-slots.ts';
 import { converterStoragePath, frameKey, type ConverterUrl } from './convert-url.ts';
 import type { PathRoots } from './preview-paths.ts';
 import { renderForDisplay } from './preview-render.ts';
-import { contentAddressedExt, loadInput, objectIdentity, type ObjectAt, type SourceIdentity } from './preview-source.ts';
+import { contentAddressedExt, objectIdentity, readOriginal, type ObjectAt, type SourceIdentity } from './preview-source.ts';
 import { sniffMime, SNIFF_HEAD_BYTES } from './sniff.ts';
 import { extractVideoFrame } from './video-frame.ts';
 import { withLoopbackUrl } from './video-frame-source.ts';
@@ -95,7 +95,7 @@ export class Converter {
 
   #convertImage(at: ObjectAt, page: number, etag: string): Promise<FillResult> {
     return this.#ctx.slots.run(async () => {
-      const input = await loadInput((await at.store.get(at.bucket, at.key)).body, this.#ctx.tmpDir);
+      const input = await readOriginal(at, this.#ctx.tmpDir);
       try {
         const img = await openImage(input, page);
         const out = await this.#toTempFile(renderForDisplay(img));

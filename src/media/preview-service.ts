@@ -9,14 +9,14 @@ import { openImage, undecodable } from './convert-decode.ts';
 import { Converter, derivedKey, type DerivedFill, type DerivedPlan, type MediaCache, type MediaContext } from './convert-service.ts';
 import { CONVERTER_ROOT, parseConverterUrl } from './convert-url.ts';
 import { defaultFormat, FORMAT_MIME, renderPreview } from './preview-render.ts';
-import { loadInput, objectIdentity, type ObjectAt, type SourceIdentity } from './preview-source.ts';
+import { loadInput, objectIdentity, readOriginal, type LoadedInput, type ObjectAt, type SourceIdentity } from './preview-source.ts';
 import { normalizedOptions, parsePreviewUrl, type PreviewOptions } from './preview-url.ts';
 
 /** Bump when previews change for the same inputs, so old cache entries are not served. */
 const PREVIEW_VERSION = 'p1';
 
-/** A source made ready to read: `open` streams its bytes. */
-type Opener = () => Promise<Readable>;
+/** A source made ready to read: `open` gives its bytes for decoding. */
+type Opener = () => Promise<LoadedInput>;
 
 /** The original of a preview: its identity, and how to make it readable (which may run the converter). */
 interface PreviewSource {
@@ -57,7 +57,7 @@ export class Previews {
         identity: { id: plan.key, immutable: plan.immutable },
         prepare: async () => {
           const { entry } = await this.#converterCache.getOrFill(plan.key, () => plan.fill());
-          return async () => entry.open();
+          return async () => loadInput(entry.open(), this.#ctx.tmpDir);
         },
       };
     }
@@ -66,7 +66,7 @@ export class Previews {
   }
 
   #original(at: ObjectAt, identity: SourceIdentity): PreviewSource {
-    const open: Opener = async () => (await at.store.get(at.bucket, at.key)).body;
+    const open: Opener = () => readOriginal(at, this.#ctx.tmpDir);
     return { identity, prepare: async () => open };
   }
 
@@ -74,7 +74,7 @@ export class Previews {
     // A converter source is made before taking a slot: its own fill needs one.
     const open = await src.prepare();
     return this.#ctx.slots.run(async () => {
-      const input = await loadInput(await open(), this.#ctx.tmpDir);
+      const input = await open();
       try {
         const img = await openImage(input, o.page);
         const format = o.format ?? defaultFormat(img.mime, img.hasAlpha);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -53,6 +53,24 @@ export function contentAddressedExt(key: string): string | undefined {
 /** An original read for decoding; `cleanup` removes its spool file, if any. */
 export interface LoadedInput extends ImageInput {
   cleanup(): Promise<void>;
+}
+
+/**
+ * Makes an original readable for decoding. A store that keeps it as a plain
+ * file hands sharp the file itself: copying a megabyte-sized original
+ * through JavaScript costs a read per 64 KiB, a concatenation, and garbage
+ * collections that the main thread pays for on every preview.
+ */
+export async function readOriginal(at: ObjectAt, tmpDir: string): Promise<LoadedInput> {
+  if (at.store.localFile === undefined) return loadInput((await at.store.get(at.bucket, at.key)).body, tmpDir);
+  const path = await at.store.localFile(at.bucket, at.key);
+  const fh = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(SNIFF_HEAD_BYTES), 0, SNIFF_HEAD_BYTES, 0);
+    return { data: path, head: buffer.subarray(0, bytesRead), cleanup: async () => undefined };
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

@@ -115,6 +115,13 @@ export interface ObjectStore {
   get(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
   /** Metadata of an object; `NotFound` when missing. */
   head(bucket: string, key: string): Promise<ObjectInfo>;
+  /**
+   * The path of a regular file on this machine that holds the object's bytes,
+   * for readers that open files themselves (sharp, ffmpeg) instead of copying
+   * the bytes through JavaScript. Only stores that keep objects as plain files
+   * have it; `NotFound` when missing.
+   */
+  localFile?(bucket: string, key: string): Promise<string>;
   /** Whether an object exists (never throws `NotFound`). */
   exists(bucket: string, key: string): Promise<boolean>;
   /**

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -315,6 +315,16 @@ function describeMissing(s: Suite): void {
       await rejectsWith(s.store.head(s.bucket, key), 'NotFound');
       await rejectsWith(s.store.copy(s.bucket, key, s.bucket, `${key}.copy`), 'NotFound');
       assert.equal(await s.store.exists(s.bucket, key), false);
+    });
+
+    it('localFile, where a store has it, names a file with the bytes, and is NotFound when missing', async () => {
+      const { localFile } = s.store;
+      if (localFile === undefined) return; // an optional capability: cloud stores have no such file
+      const key = `${s.fresh('local-file')}a.bin`;
+      const bytes = randomBytes(3000);
+      await s.store.put(s.bucket, key, Readable.from([bytes]));
+      assert.deepEqual(await readFile(await localFile.call(s.store, s.bucket, key)), bytes);
+      await rejectsWith(localFile.call(s.store, s.bucket, `${key}.nope`), 'NotFound');
     });
 
     it('a missing bucket is NotFound', async () => {

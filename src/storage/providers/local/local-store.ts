@@ -119,6 +119,16 @@ class LocalObjectStore implements LocalStore {
     });
   }
 
+  localFile(bucket: string, key: string): Promise<string> {
+    const ctx = { bucket, key };
+    return guard(ctx, async () => {
+      // The resolved path: a symlink inside the bucket is followed once, here, and checked to stay inside.
+      const path = await this.#resolveObject(bucket, key, ctx);
+      if (!(await lstat(path)).isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
+      return path;
+    });
+  }
+
   head(bucket: string, key: string): Promise<ObjectInfo> {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
