@@ -114,7 +114,7 @@ export class CacheLedger {
   fresh(key: string): IndexRow | undefined {
     const row = this.#entries.get(key);
     if (row === undefined || !this.#expired(row, this.now())) return row;
-    void this.remove([row], true);
+    this.#background(this.remove([row], true));
     return undefined;
   }
 

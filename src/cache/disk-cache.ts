@@ -118,6 +118,20 @@ export class DiskCache {
   }
 
   /** Metadata of a fresh entry, without counting, bumping or opening it. */
+  /**
+   * Records a hit served from an in-memory copy of `key`'s entry: counted
+   * and marked recently used as a read from disk would be. False when the
+   * entry expired or was removed: the copy must not be served then.
+   */
+  memoryHit(key: string, bytes: number): boolean {
+    const row = this.#ledger.fresh(key);
+    if (row === undefined) return false;
+    this.#ledger.bump(row);
+    this.#ledger.delta.hits += 1;
+    this.#ledger.delta.bytesServed += bytes;
+    return true;
+  }
+
   peek(key: string): CacheEntryInfo | undefined {
     const row = this.#ledger.fresh(key);
     return row === undefined ? undefined : infoOf(row);

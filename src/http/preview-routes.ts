@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CachedEntry } from '../cache/disk-cache.ts';
-import type { HotObjectCache } from '../cache/hot-objects.ts';
 import { AppError, invalidInput } from '../errors.ts';
-import { Converter, type DerivedPlan, type MediaCache, type MediaContext } from '../media/convert-service.ts';
+import { Converter, type DerivedPlan, type MediaContext } from '../media/convert-service.ts';
 import { WorkSlots } from '../media/convert-slots.ts';
 import { CONVERTER_ROOT, parseConverterUrl } from '../media/convert-url.ts';
 import { derivedPathChain, PREVIEWS_ROOT, type PathRoots } from '../media/preview-paths.ts';
@@ -12,6 +11,8 @@ import { Previews } from '../media/preview-service.ts';
 import type { ObjectAt } from '../media/preview-source.ts';
 import type { Services } from '../services/services.ts';
 import { pathOf } from './auth-hook.ts';
+import type { FastPaths } from './fast-path.ts';
+import { HotDerivedUrls, type DerivedTier, type RememberedUrl } from './hot-derived.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
 import { linkOfRemotePath } from './remote-routes.ts';
 import { sendObject } from './send-object.ts';
@@ -30,7 +31,7 @@ const REVALIDATE = 'private, max-age=3600';
  * path it reads: a browser holding a signed storage URL builds previews of it
  * the way the SDK does (inserting `/previews/…/plain` keeps the query).
  */
-export function registerPreviewRoutes(app: FastifyInstance, services: Services): void {
+export function registerPreviewRoutes(app: FastifyInstance, services: Services, fast?: FastPaths): void {
   const { publicBucket, privateBucket } = services.config.storage;
   const roots: PathRoots = { publicBucket, privateBucket, remoteRoot: REMOTE_ROOT };
   const ctx: MediaContext = {
@@ -41,13 +42,15 @@ export function registerPreviewRoutes(app: FastifyInstance, services: Services):
   const converterTier: DerivedTier = { cache: services.caches.converter, hot: services.hot, name: CONVERTER_ROOT };
   const converter = new Converter(ctx);
   const previews = new Previews(ctx, converter, converterTier.cache);
+  const hotUrls = fast === undefined ? undefined : new HotDerivedUrls(services.auth);
+  if (hotUrls !== undefined) fast?.add(hotUrls.handler);
   app.route({
     method: ['GET', 'HEAD'],
     url: `/${PREVIEWS_ROOT}/*`,
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const path = await authorize(req, services, roots);
       const plan = await previews.plan(path.slice(PREVIEWS_ROOT.length + 2), req.query as Record<string, unknown>);
-      return sendDerived(req, reply, previewTier, plan);
+      return sendDerived(req, reply, previewTier, plan, hotUrls);
     },
   });
   app.route({
@@ -56,7 +59,7 @@ export function registerPreviewRoutes(app: FastifyInstance, services: Services):
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const path = await authorize(req, services, roots);
       const plan = await converter.plan(parseConverterUrl(path.slice(CONVERTER_ROOT.length + 2), req.query as Record<string, unknown>));
-      if (plan.kind === 'converted') return sendDerived(req, reply, converterTier, plan);
+      if (plan.kind === 'converted') return sendDerived(req, reply, converterTier, plan, hotUrls);
       const { at } = plan;
       return sendObject(req, reply, { store: at.store, bucket: at.bucket, key: at.key, guessContentType: true, conditional: true });
     },
@@ -115,14 +118,6 @@ function locator(services: Services, roots: PathRoots): (path: string) => Object
   };
 }
 
-/** Where derived images of one kind live: the disk cache, and the in-memory copies of small ones. */
-interface DerivedTier {
-  cache: MediaCache;
-  hot: HotObjectCache;
-  /** Namespace of this tier's entries in `hot`. */
-  name: string;
-}
-
 /** Metadata of a derived image being sent. */
 interface Sendable {
   size: number;
@@ -136,7 +131,7 @@ interface Sendable {
  * memory (`CACHE_MEMORY_SIZE`, shared with hot originals): a file open, stat,
  * read and close per request would cost several times the request itself.
  */
-async function sendDerived(req: FastifyRequest, reply: FastifyReply, tier: DerivedTier, plan: DerivedPlan): Promise<FastifyReply> {
+async function sendDerived(req: FastifyRequest, reply: FastifyReply, tier: DerivedTier, plan: DerivedPlan, hotUrls?: HotDerivedUrls): Promise<FastifyReply> {
   const cacheControl = plan.immutable ? IMMUTABLE : REVALIDATE;
   // The ETag is a hash of the source's identity and the options, so a revalidation needs no work at all.
   if (matches(req.headers['if-none-match'], plan.etag)) {
@@ -145,7 +140,8 @@ async function sendDerived(req: FastifyRequest, reply: FastifyReply, tier: Deriv
   const hotKey = `${plan.hash}.bin`;
   const held = tier.hot.get(tier.name, hotKey);
   // The disk entry decides freshness (expiry, `stowage cache clear`); the memory copy only saves reading it.
-  if (held !== undefined && tier.cache.peek(plan.key) !== undefined) {
+  if (held !== undefined && tier.cache.memoryHit(plan.key, held.bytes.length)) {
+    rememberUrl(req, hotUrls, plan, { tier, key: plan.key, hotKey, cacheControl });
     return sendBytes(req, reply, held.bytes, { ...held.info, contentType: held.info.contentType ?? '' }, cacheControl, 'hit');
   }
   let made: Buffer | undefined;
@@ -160,7 +156,14 @@ async function sendDerived(req: FastifyRequest, reply: FastifyReply, tier: Deriv
   // The request whose fill made the output has its bytes already; others read the entry once.
   const bytes = made ?? await collect(entry.open());
   keepInMemory(tier, hotKey, bytes, entry);
+  rememberUrl(req, hotUrls, plan, { tier, key: plan.key, hotKey, cacheControl });
   return sendBytes(req, reply, bytes, entry, cacheControl, state);
+}
+
+/** Lets the fast path answer this URL next time: only for API keys, no query, and bytes that never change. */
+function rememberUrl(req: FastifyRequest, hotUrls: HotDerivedUrls | undefined, plan: DerivedPlan, r: RememberedUrl): void {
+  if (hotUrls === undefined || !plan.immutable || req.url.includes('?') || req.headers['x-api-key'] === undefined) return;
+  hotUrls.remember(req.url, r);
 }
 
 function keepInMemory(tier: DerivedTier, hotKey: string, bytes: Buffer, entry: CachedEntry): void {

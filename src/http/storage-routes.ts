@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { Services } from '../services/services.ts';
 import { requirePrincipal } from './auth-hook.ts';
+import type { FastPaths } from './fast-path.ts';
 import { registerPreviewRoutes } from './preview-routes.ts';
 import { registerRemoteRoutes } from './remote-routes.ts';
 import { sendObject } from './send-object.ts';
@@ -12,7 +13,7 @@ import { sendObject } from './send-object.ts';
  * linked objects at `/remote/<scheme>/<bucket>/<key>` (see remote-routes.ts),
  * and previews and conversions of both (see preview-routes.ts).
  */
-export function registerStorageRoutes(app: FastifyInstance, services: Services): void {
+export function registerStorageRoutes(app: FastifyInstance, services: Services, fast?: FastPaths): void {
   const { publicBucket, privateBucket } = services.config.storage;
   const buckets = new Set([publicBucket, privateBucket]);
   const handlerFor = (bucket: string) => async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
@@ -25,5 +26,5 @@ export function registerStorageRoutes(app: FastifyInstance, services: Services):
     app.route({ method: ['GET', 'HEAD'], url: `/${bucket}/*`, handler: handlerFor(bucket) });
   }
   registerRemoteRoutes(app, services);
-  registerPreviewRoutes(app, services);
+  registerPreviewRoutes(app, services, fast);
 }

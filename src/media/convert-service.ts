@@ -28,6 +28,8 @@ export interface MediaCache {
   getOrFill(key: string, fill: () => Promise<FillResult>): Promise<{ entry: CachedEntry; hit: boolean }>;
   /** A fresh entry's metadata, without counting or opening it. */
   peek(key: string): CacheEntryInfo | undefined;
+  /** Counts a hit served from an in-memory copy; false when the entry is gone and the copy must not be served. */
+  memoryHit(key: string, bytes: number): boolean;
 }
 
 /** A fill's result; `bytes` when the output was made in memory (the body streams the same bytes). */

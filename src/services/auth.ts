@@ -34,6 +34,8 @@ export function generateKey(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
+const ADMIN: Principal = Object.freeze({ keyId: 0, name: 'admin (STOWAGE_ADMIN_TOKEN)', role: 'admin' });
+
 /** Checks API keys against the catalog (and the configured admin key). */
 export class AuthService {
   readonly #catalog: Catalog;
@@ -57,11 +59,23 @@ export class AuthService {
     }
     const hash = hashKey(key);
     if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) {
-      return { keyId: 0, name: 'admin (STOWAGE_ADMIN_TOKEN)', role: 'admin' };
+      return ADMIN;
     }
     const principal = await this.#lookup(hash);
     if (principal === undefined) throw new AppError('Unauthenticated', 'invalid or revoked API key');
     return principal;
+  }
+
+  /**
+   * The principal of a key known to be valid without asking the catalog (the
+   * admin token, or a recent lookup still cached); undefined when it would
+   * take a lookup, or the key is invalid. For request paths that must not wait.
+   */
+  knownPrincipal(key: string): Principal | undefined {
+    const hash = hashKey(key);
+    if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) return ADMIN;
+    const hit = this.#cache.get(hash);
+    return hit !== undefined && hit.until > Date.now() ? hit.principal : undefined;
   }
 
   async #lookup(hash: string): Promise<Principal | undefined> {
