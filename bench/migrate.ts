@@ -28,7 +28,8 @@ import { envInt } from './lib/env.ts';
 import { cpuSeconds, peakRssBytes } from './lib/proc-stats.ts';
 import { say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { fmt, mib } from './lib/stats.ts';
-import { REPO_ROOT } from './lib/stowage-process.ts';
+import { summarizeProfiles } from './lib/cpu-profile.ts';
+import { cpuProfileWanted, REPO_ROOT } from './lib/stowage-process.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { requireTools, type Tool } from './lib/tools.ts';
 
@@ -156,8 +157,10 @@ interface StowageRun extends Timing {
 async function timeStowage(dataPath: string, rgw: Radosgw): Promise<StowageRun> {
   const targetEnv = join(dataPath, 'target.env');
   await writeFile(targetEnv, `STORAGE_PROVIDER=minio\nSTORAGE_ENDPOINT=${rgw.endpoint}\nSTORAGE_ACCESS_KEY=${rgw.accessKey}\nSTORAGE_SECRET_KEY=${rgw.secretKey}\n`);
+  const profileDir = join(dataPath, 'profiles');
+  const profile = cpuProfileWanted() ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const started = performance.now();
-  const child = spawn(process.execPath, ['bin/stowage.mjs', 'migrate', 'storage', '--target-env', targetEnv, '--json'], {
+  const child = spawn(process.execPath, [...profile, 'bin/stowage.mjs', 'migrate', 'storage', '--target-env', targetEnv, '--json'], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '', DATA_PATH: dataPath, STORAGE_BUCKET_PREFIX: PREFIX, LOG_LEVEL: 'warn' },
   });
@@ -175,6 +178,7 @@ async function timeStowage(dataPath: string, rgw: Radosgw): Promise<StowageRun> 
   const seconds = (performance.now() - started) / 1000;
   const summaryLine = stdout.split('\n').find((l) => l.includes('"type":"summary"'));
   if (code !== 0 || summaryLine === undefined) throw new Error(`stowage migrate storage exited ${code}: ${stderr.slice(-1000)} ${stdout.slice(-1000)}`);
+  if (profile.length > 0) await summarizeProfiles(profileDir);
   return { seconds, ...cpu, peakRss, summary: JSON.parse(summaryLine) as Record<string, unknown> };
 }
 
