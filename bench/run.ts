@@ -8,6 +8,7 @@
 import { cacheBenchmark } from './cache.ts';
 import { catalogBenchmark } from './catalog.ts';
 import { linksBenchmark } from './links.ts';
+import { loadBenchmark } from './load.ts';
 import { migrateBenchmark } from './migrate.ts';
 import { runCommand } from './lib/run-command.ts';
 import { REPO_ROOT } from './lib/stowage-process.ts';
@@ -18,7 +19,7 @@ import { providersBenchmark } from './providers.ts';
 import { serveBenchmark } from './serve.ts';
 import { uploadBenchmark } from './upload.ts';
 
-const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark, linksBenchmark, previewsBenchmark, migrateBenchmark, cacheBenchmark];
+const ALL: readonly Benchmark[] = [serveBenchmark, uploadBenchmark, catalogBenchmark, providersBenchmark, linksBenchmark, previewsBenchmark, migrateBenchmark, cacheBenchmark, loadBenchmark];
 
 const KNOBS = `Environment knobs:
   BENCH_SERVE_FILES=1000 BENCH_SERVE_SECONDS=10 BENCH_SERVE_RUNS=3 BENCH_SERVE_CONNECTIONS=64 BENCH_SERVE_THREADS=2

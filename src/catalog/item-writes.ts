@@ -54,10 +54,13 @@ export async function addItems<T extends ItemBase, N extends NewItem>(
       const scope = await bumpDataset(trx, datasetId, items.length, total);
       if (!scope) throw notFound('dataset', datasetId);
       await assertNamesFree(trx, dialect, kind, datasetId, names);
+      const inserted = await insertItems(trx, dialect, kind, datasetId, scope, items);
+      // The project's row is shared by every add to any of its datasets, from
+      // every instance: it is locked last, so only the commit waits while it is held.
       if ((await bumpProject(trx, scope.project_id, items.length, total)) !== kind.projectType) {
         throw invalidInput('datasetId', `dataset ${datasetId} is not in a project of ${kind.projectType}`);
       }
-      return insertItems(trx, dialect, kind, datasetId, scope, items);
+      return inserted;
     });
     const byName = new Map(rows.map((row) => [row.name, row]));
     return names.map((name) => kind.toDomain(byName.get(name)));
