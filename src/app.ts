@@ -14,6 +14,8 @@ import { createPublicLinkStore } from './links/public-store.ts';
 import { defaultStoreFactory } from './links/connection-stores.ts';
 import { ConnectionManager } from './links/connections.ts';
 import { LinkRegistry } from './links/registry.ts';
+import { JobRunner } from './migrate/job-runner.ts';
+import { linkImportLauncher } from './migrate/link-import-job.ts';
 import { AuthService, UrlSigner } from './services/auth.ts';
 import { ensureAdminKey, urlSigningSecret } from './services/bootstrap.ts';
 import { Ingestor, STAGING_PREFIX } from './services/ingest.ts';
@@ -45,8 +47,9 @@ interface Base {
 export interface CreateAppOptions {
   /**
    * A serving instance (default): takes the local-storage claim on a shared
-   * PostgreSQL catalog. A one-off command (the CLI's `links import`) working
-   * beside a running server does not.
+   * PostgreSQL catalog and runs the job runner (takes over abandoned jobs).
+   * A one-off command (the CLI's `links import`, `migrate project`) working
+   * beside a running server does neither; it only runs the jobs it starts.
    */
   serving?: boolean;
 }
@@ -94,8 +97,15 @@ export async function createApp(config: Config, log: Logger, options: CreateAppO
     });
     await connections.start();
     const publicLinks = createPublicLinkStore({ allowHosts: config.linksAllowHosts });
+    const items = new ItemService(catalog, store, links, { tmpDir: join(config.dataPath, 'tmp', 'links'), publicLinks });
+    // Storage migrations read the primary store itself, not through the storage cache.
+    const lists = { catalog, items, store, bucket: config.storage.privateBucket };
+    const jobs = new JobRunner({
+      catalog, items, links, source: primary.store, storage: config.storage, timing: config.jobs, changes, log,
+      launchers: { 'links-import': () => linkImportLauncher(lists) },
+    });
     const services: Services = {
-      config, log, catalog, store, links, connections, caches, changes,
+      config, log, catalog, store, links, connections, caches, changes, jobs,
       auth: new AuthService(catalog, config.adminToken, changes),
       signer: new UrlSigner(await urlSigningSecret(catalog)),
       ingest: new Ingestor({
@@ -103,14 +113,17 @@ export async function createApp(config: Config, log: Logger, options: CreateAppO
         tmpDir: join(config.dataPath, 'tmp', 'uploads'), maxBytes: config.limits.uploadBytes,
         stagingBucket: remote ? config.storage.privateBucket : undefined,
       }),
-      items: new ItemService(catalog, store, links, { tmpDir: join(config.dataPath, 'tmp', 'links'), publicLinks }),
+      items,
       hot: new HotObjectCache(config.cache.memoryBytes),
     };
     const server = await buildServer(services);
+    // Every serving instance takes over jobs abandoned by others; a one-off command only runs its own.
+    if (options.serving !== false) jobs.start();
     return {
       services, server,
       close: async () => {
-        await server.close();
+        // Jobs stop at once and are released (another instance resumes them) while requests finish.
+        await Promise.all([server.close(), jobs.close()]);
         await connections.close();
         await store.close();
         await publicLinks.close();

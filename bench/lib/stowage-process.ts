@@ -39,6 +39,11 @@ export interface StowageInstance {
   peakRss(): number | undefined;
   /** SIGTERM, then SIGKILL after a grace period. Returns the VmHWM seen just before. */
   stop(): Promise<number | undefined>;
+  /**
+   * Sends `signal` (SIGKILL: the instance dies at once, as in a crash) and
+   * waits for the exit; resolves with its exit code, or null when a signal ended it.
+   */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -72,6 +77,12 @@ export async function startStowage(opts: StartOptions): Promise<StowageInstance>
       const peak = peakRssBytes(pid);
       await stopChild(child, STOP_GRACE_MS);
       return peak;
+    },
+    kill: async (signal) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      child.kill(signal);
+      return exited;
     },
   };
 }

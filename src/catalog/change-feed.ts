@@ -7,10 +7,10 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 
-/** What changed; subscribers reload that part from the catalog. */
-export type ChangeTopic = 'connections' | 'api-keys';
+/** What changed; subscribers reload that part from the catalog (`jobs`: a job was released, take it over). */
+export type ChangeTopic = 'connections' | 'api-keys' | 'jobs';
 
-const TOPICS: readonly ChangeTopic[] = ['connections', 'api-keys'];
+const TOPICS: readonly ChangeTopic[] = ['connections', 'api-keys', 'jobs'];
 
 /** Publish/subscribe of {@link ChangeTopic}s across the instances of one catalog. */
 export interface ChangeFeed {

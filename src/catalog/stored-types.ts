@@ -17,12 +17,16 @@ export interface StoredConnection {
 /** State of a migration job; `interrupted` is never stored (a `running` job nobody runs). */
 export type MigrationJobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
-/** A project migration job (`stowage migrate project`, `migrations.start`). */
+/** What a job does: migrate a project, copy the primary storage, or import a links file. */
+export type MigrationJobKind = 'project' | 'storage' | 'links-import';
+
+/** A long job kept in the catalog (`stowage migrate project`, `migrations.start`, background link imports). */
 export interface MigrationJob {
   id: number;
-  kind: 'project';
+  kind: MigrationJobKind;
+  /** The project migrated (`project`), the dataset imported into (`links-import`), 0 otherwise. */
   projectId: number;
-  /** `<scheme>://<bucket>/<dir>`. */
+  /** `<scheme>://<bucket>/<dir>` (`project`), a connection name (`storage`), the stored list's key (`links-import`). */
   target: string;
   options: JsonObject;
   status: MigrationJobStatus;

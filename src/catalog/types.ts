@@ -7,8 +7,8 @@
 /** JSON object stored as-is (customData, meta, settings, fileMeta). */
 export type JsonObject = Record<string, unknown>;
 
-export type { MigrationJob, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
-import type { MigrationJob, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+export type { MigrationJob, MigrationJobKind, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+import type { MigrationJob, MigrationJobKind, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
 
 export type ProjectType = 'images' | 'videos';
 
@@ -315,14 +315,25 @@ export interface Catalog {
     /** Deletes by name; true when it existed. */
     remove(name: string): Promise<boolean>;
   };
-  /** Project migration jobs (see `src/migrate/`). */
+  /** Long jobs: migrations and background link imports (see `src/migrate/`). */
   migrationJobs: {
-    create(j: { projectId: number; target: string; options: JsonObject; owner: string }): Promise<MigrationJob>;
+    /** Kind `project` unless told. */
+    create(j: { kind?: MigrationJobKind; projectId: number; target: string; options: JsonObject; owner: string }): Promise<MigrationJob>;
     get(id: number): Promise<MigrationJob | undefined>;
     /** Newest first. */
     list(limit: number): Promise<MigrationJob[]>;
-    /** The newest job of this project and target that is not done. */
-    findUnfinished(projectId: number, target: string): Promise<MigrationJob | undefined>;
+    /** The newest job of this kind (default `project`), project and target that is not done. */
+    findUnfinished(projectId: number, target: string, kind?: MigrationJobKind): Promise<MigrationJob | undefined>;
+    /** Running jobs nobody runs: released (no owner) or heartbeat before `staleBefore`; oldest first. */
+    findAbandoned(staleBefore: string, limit: number): Promise<MigrationJob[]>;
+    /**
+     * Takes over a running job for `owner` only while it is abandoned (no
+     * owner, or heartbeat before `staleBefore`): one conditional UPDATE, so
+     * of several instances racing for a job exactly one gets it.
+     */
+    takeOver(id: number, owner: string, staleBefore: string): Promise<MigrationJob | undefined>;
+    /** The owner saves `update` and gives the job up (still running, no owner): the next taker resumes it at once. */
+    release(id: number, owner: string, update: MigrationJobUpdate): Promise<MigrationJob | undefined>;
     /**
      * Takes a job over for `owner` unless it is done or another owner's run
      * is still live (heartbeat at or after `staleBefore`, and not `deadOwner`).

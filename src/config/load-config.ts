@@ -43,6 +43,8 @@ export interface Config {
   logLevel: Settings['LOG_LEVEL'];
   limits: { jsonBodyBytes: number; uploadBytes: number };
   signedUrlTtlMs: number;
+  /** Long jobs: heartbeat period (`JOBS_HEARTBEAT_INTERVAL`) and age of a heartbeat that means abandoned (`JOBS_STALE_AFTER`). */
+  jobs: { heartbeatMs: number; staleMs: number };
   /** The `.env` file read, if any. */
   envFile: string | undefined;
 }
@@ -85,9 +87,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(`${name}=${showValue(name, raw[name])}: ${issue.message}`);
     }
   }
-  if (parsed.success) problems.push(...providerProblems(parsed.data));
+  if (parsed.success) problems.push(...providerProblems(parsed.data), ...jobTimingProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return resolveConfig(parsed.data, cwd, file);
+}
+
+/** A stale time within the heartbeat period would hand live jobs to a second instance. */
+function jobTimingProblems(s: Settings): string[] {
+  if (s.JOBS_HEARTBEAT_INTERVAL <= 0) return ['JOBS_HEARTBEAT_INTERVAL: must be more than 0'];
+  if (s.JOBS_STALE_AFTER > s.JOBS_HEARTBEAT_INTERVAL) return [];
+  return [`JOBS_STALE_AFTER=${s.JOBS_STALE_AFTER}ms: must exceed JOBS_HEARTBEAT_INTERVAL (${s.JOBS_HEARTBEAT_INTERVAL}ms); three heartbeats or more is safest`];
 }
 
 function mergeSources(env: NodeJS.ProcessEnv, file: EnvFile | undefined): Record<string, string | undefined> {
@@ -145,6 +154,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
     logLevel: s.LOG_LEVEL,
     limits: { jsonBodyBytes: s.MAX_JSON_BODY, uploadBytes: s.MAX_UPLOAD_SIZE },
     signedUrlTtlMs: s.SIGNED_URL_TTL,
+    jobs: { heartbeatMs: s.JOBS_HEARTBEAT_INTERVAL, staleMs: s.JOBS_STALE_AFTER },
     envFile: file?.path,
   };
 }

@@ -126,6 +126,18 @@ export const settingsSchema = z.object({
   MAX_UPLOAD_SIZE: size('50g'),
   /** Lifetime of signed storage URLs. Default `1h`. */
   SIGNED_URL_TTL: duration('1h'),
+  /**
+   * How often a running job (migration, background link import) beats its
+   * heartbeat in the catalog, and how often each serving instance looks for
+   * abandoned jobs to take over (with ±25% jitter). Default `10s`.
+   */
+  JOBS_HEARTBEAT_INTERVAL: duration('10s'),
+  /**
+   * A running job whose heartbeat is older than this is presumed abandoned
+   * (its instance died) and is taken over by another instance, resuming from
+   * its last checkpoint. Must exceed JOBS_HEARTBEAT_INTERVAL. Default `1m`.
+   */
+  JOBS_STALE_AFTER: duration('1m'),
 });
 
 /** Raw validated settings, by environment-variable name. */

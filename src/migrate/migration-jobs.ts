@@ -1,110 +1,140 @@
 /**
- * Project migrations as jobs kept in the catalog, for the API
- * (`migrations.start|status|cancel|list`) and `stowage migrate project`
- * alike: progress and a resume cursor are saved after every page of 1,000
- * items, so a cancelled job, or one whose process died, resumes where it
- * stopped when started again. A job is run by one owner at a time: the owner
- * beats a heartbeat, and a job whose owner is gone (its process no longer
- * exists, or no heartbeat for {@link STALE_MS}) can be taken over.
+ * Long jobs kept in the catalog — project migrations, storage migrations and
+ * background link imports — for the API (`migrations.start|status|cancel|list`)
+ * and `stowage migrate project` alike. Progress and a resume point are saved
+ * at checkpoints, so a cancelled job, or one whose process died, resumes
+ * where it stopped. A job is run by one owner at a time: the owner beats a
+ * heartbeat, and every write is fenced by the owner, so a run that lost its
+ * job (presumed dead) stops at its next write. A job whose owner is gone
+ * (released at shutdown, its process no longer exists, or no heartbeat for
+ * the stale time) can be taken over: by a user starting it again, or by the
+ * {@link JobRunner} of any serving instance.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Catalog, MigrationJob, MigrationJobStatus, MigrationJobUpdate as JobUpdate } from '../catalog/types.ts';
+import type { ChangeFeed } from '../catalog/change-feed.ts';
+import type { Catalog, MigrationJob, MigrationJobKind, MigrationJobUpdate as JobUpdate } from '../catalog/types.ts';
 import { AppError } from '../errors.ts';
-import type { LinkRegistry } from '../links/registry.ts';
-import type { ItemService } from '../services/items.ts';
-import { DEFAULT_BACKOFF, describeError, MigrationAborted, type BackoffOptions } from './backoff.ts';
-import { probeKey, probeTarget } from './preflight.ts';
-import { migrateProject, projectKind, type ProjectMigration } from './project-migration.ts';
-import { progressFrom, type ItemFailure } from './project-stats.ts';
-import { resolveProjectTarget, type ProjectTarget } from './project-target.ts';
+import { describeError, MigrationAborted } from './backoff.ts';
+import { DEFAULT_JOB_TIMING, type JobLauncher, type JobRun, type JobTiming, type JobView } from './job-types.ts';
+import { countersOf, describeJob } from './job-views.ts';
 import type { ProgressSnapshot } from './progress.ts';
 
-/** A job without a heartbeat for this long is presumed abandoned. */
-export const STALE_MS = 60_000;
-const HEARTBEAT_MS = 10_000;
+export type { JobView } from './job-types.ts';
 
 /** Jobs each live manager of this process runs now, by owner: tells a live owner from a dead one. */
 const RUNNING_HERE = new Map<string, Set<number>>();
 
-/** A job as the API shows it: `interrupted` = running, but nobody runs it any more. */
-export interface JobView extends Omit<MigrationJob, 'status' | 'cancelRequested'> {
-  status: MigrationJobStatus | 'interrupted';
-  cancelRequested: boolean;
-  /** A sentence for people: what happened. */
-  message: string;
+/** Makes the launcher of a job taken over or resumed (its kind's own). */
+export type LauncherFor = (job: MigrationJob) => JobLauncher;
+
+/** What a {@link MigrationJobs} manager works with. */
+export interface MigrationJobsDeps {
+  catalog: Catalog;
+  /** The launcher of each kind this process can run. */
+  launchers: Partial<Record<MigrationJobKind, LauncherFor>>;
+  timing?: JobTiming | undefined;
+  /** Told `jobs` when a job is released, so other instances take it over at once. */
+  changes?: ChangeFeed | undefined;
 }
 
-/** What {@link MigrationJobs.start} needs. */
-export interface StartRequest {
+/** A job to create and run here. */
+export interface NewJob {
+  kind: MigrationJobKind;
   projectId: number;
-  to: string;
-  keepTree?: boolean | undefined;
-  concurrency?: number | undefined;
-  backoff?: BackoffOptions | undefined;
-  /** Start again from the first item instead of resuming an unfinished job. */
-  restart?: boolean | undefined;
-  /** Told about each failed item (the CLI prints them). */
-  onFailure?: ((f: ItemFailure) => void) | undefined;
+  target: string;
+  options: Record<string, unknown>;
 }
 
 interface Running {
   abort: AbortController;
-  run: ProjectMigration;
+  run: JobRun | undefined;
   done: Promise<void>;
   cancelled: boolean;
+  /** Another owner took the job: write nothing more. */
+  lost: boolean;
 }
 
-/** Runs and tracks project migration jobs for one Stowage instance. */
+/** Runs and tracks the jobs of one Stowage process. */
 export class MigrationJobs {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly timing: JobTiming;
   readonly #catalog: Catalog;
-  readonly #items: ItemService;
-  readonly #links: LinkRegistry;
+  readonly #launchers: MigrationJobsDeps['launchers'];
+  readonly #changes: ChangeFeed | undefined;
   readonly #running = new Map<number, Running>();
-  #closed = false;
+  #closing = false;
 
-  constructor(deps: { catalog: Catalog; items: ItemService; links: LinkRegistry }) {
+  constructor(deps: MigrationJobsDeps) {
     this.#catalog = deps.catalog;
-    this.#items = deps.items;
-    this.#links = deps.links;
+    this.#launchers = deps.launchers;
+    this.#changes = deps.changes;
+    this.timing = deps.timing ?? DEFAULT_JOB_TIMING;
     RUNNING_HERE.set(this.owner, new Set());
   }
 
+  /** Creates a job owned by this process and runs it. */
+  async create(j: NewJob, launcher: JobLauncher): Promise<JobView> {
+    this.#open();
+    const job = await this.#catalog.migrationJobs.create({ ...j, owner: this.owner });
+    await this.#launch(job, launcher);
+    return this.#view(job);
+  }
+
   /**
-   * Checks the request (project, target bucket, target writable), then
-   * resumes the unfinished job of this project and target or creates one,
-   * and runs it in the background. `alreadyRunning`: someone else runs it.
+   * Claims `job` (unfinished; not run by a live owner) and runs it with
+   * `launcher` (default: its kind's); `restart` starts from the beginning.
+   * Undefined when a live owner runs it (e.g. a runner took it over first).
    */
-  async start(req: StartRequest): Promise<{ job: JobView; resumed: boolean; alreadyRunning: boolean }> {
-    await projectKind(this.#catalog, req.projectId);
-    const target = resolveProjectTarget(req.to, this.#links);
-    const options = { keepTree: req.keepTree === true, concurrency: req.concurrency ?? 10, backoff: req.backoff ?? DEFAULT_BACKOFF };
-    const existing = await this.#catalog.migrationJobs.findUnfinished(req.projectId, target.to);
-    if (existing !== undefined && this.#live(existing)) return { job: this.#view(existing), resumed: false, alreadyRunning: true };
-    await this.#probe(target, options.backoff);
-    const reuse = existing !== undefined && existing.options['keepTree'] === options.keepTree ? existing : undefined;
-    const job = reuse === undefined
-      ? await this.#catalog.migrationJobs.create({ projectId: req.projectId, target: target.to, options, owner: this.owner })
-      : await this.#claim(reuse, req.restart === true);
-    this.#launch(job, target, req.onFailure);
-    return { job: this.#view(job), resumed: reuse !== undefined, alreadyRunning: false };
+  async claimAndRun(job: MigrationJob, launcher?: JobLauncher, restart = false): Promise<JobView | undefined> {
+    this.#open();
+    const staleBefore = new Date(Date.now() - this.timing.staleMs).toISOString();
+    const dead = job.owner !== null && ownerGone(job.owner, job.id) ? job.owner : undefined;
+    let claimed = await this.#catalog.migrationJobs.claim(job.id, this.owner, staleBefore, dead);
+    if (claimed === undefined) return undefined;
+    if (restart) claimed = (await this.#catalog.migrationJobs.save(job.id, this.owner, { cursor: 0, progress: {} })) ?? claimed;
+    await this.#launch(claimed, launcher ?? this.#launcherOf(claimed));
+    return this.#view(claimed);
   }
 
-  /** Resumes a job by id (cancelled, failed or interrupted). */
-  async resume(id: number, onFailure?: (f: ItemFailure) => void): Promise<{ job: JobView; alreadyRunning: boolean }> {
+  /**
+   * Takes over an abandoned job (released, or silent for the stale time) and
+   * runs it from its last checkpoint. False when another instance got it
+   * first (the take-over is one conditional UPDATE: exactly one wins); throws
+   * when it could not be started (it is then marked failed).
+   */
+  async adopt(job: MigrationJob): Promise<boolean> {
+    if (this.#closing || this.#running.has(job.id)) return false;
+    const staleBefore = new Date(Date.now() - this.timing.staleMs).toISOString();
+    const claimed = await this.#catalog.migrationJobs.takeOver(job.id, this.owner, staleBefore);
+    if (claimed === undefined) return false;
+    if (claimed.cancelRequested) {
+      await this.#catalog.migrationJobs.save(job.id, this.owner, { status: 'cancelled' });
+      return false;
+    }
+    // A launcher that cannot start (its connection is gone) marks the job failed; the runner logs why.
+    await this.#launch(claimed, this.#launcherOf(claimed));
+    return true;
+  }
+
+  /** The unfinished job of this kind, project and target, and whether a live owner runs it. */
+  async unfinished(kind: MigrationJobKind, projectId: number, target: string): Promise<{ job: MigrationJob; live: boolean } | undefined> {
+    const job = await this.#catalog.migrationJobs.findUnfinished(projectId, target, kind);
+    return job === undefined ? undefined : { job, live: this.#live(job) };
+  }
+
+  /** A job by id (`NotFound` when there is none) and whether a live owner runs it. */
+  async find(id: number): Promise<{ job: MigrationJob; live: boolean }> {
     const job = await this.#get(id);
-    if (job.status === 'done') throw new AppError('InvalidInput', `migration ${id} is done: start a new one to pick up items added since`, { field: 'id' });
-    if (this.#live(job)) return { job: this.#view(job), alreadyRunning: true };
-    const target = resolveProjectTarget(job.target, this.#links);
-    const backoff = (job.options['backoff'] as BackoffOptions | undefined) ?? DEFAULT_BACKOFF;
-    await this.#probe(target, backoff);
-    const claimed = await this.#claim(job, false);
-    this.#launch(claimed, target, onFailure);
-    return { job: this.#view(claimed), alreadyRunning: false };
+    return { job, live: this.#live(job) };
   }
 
-  /** Stops a job: at once when it runs here, at its next save when elsewhere, or marks an abandoned one. */
+  /** Whether this process runs the job now. */
+  runsHere(id: number): boolean {
+    return this.#running.has(id);
+  }
+
+  /** Stops a job: at once when it runs here, at its next heartbeat when elsewhere, or marks an abandoned one. */
   async cancel(id: number): Promise<JobView> {
     const job = await this.#get(id);
     const here = this.#running.get(id);
@@ -121,37 +151,46 @@ export class MigrationJobs {
 
   /** A job, with live counters when it runs here. */
   async status(id: number): Promise<JobView> {
-    const job = await this.#get(id);
-    const here = this.#running.get(id);
-    return here === undefined ? this.#view(job) : this.#view({ ...job, progress: { ...here.run.stats.progress() } });
+    return this.#view(this.#withLive(await this.#get(id)));
   }
 
   /** The newest jobs. */
   async list(limit = 100): Promise<JobView[]> {
-    return (await this.#catalog.migrationJobs.list(limit)).map((j) => {
-      const here = this.#running.get(j.id);
-      return this.#view(here === undefined ? j : { ...j, progress: { ...here.run.stats.progress() } });
-    });
+    return (await this.#catalog.migrationJobs.list(limit)).map((j) => this.#view(this.#withLive(j)));
   }
 
   /** Live progress of a job running here (for a progress bar). */
   snapshot(id: number): ProgressSnapshot | undefined {
-    return this.#running.get(id)?.run.stats.snapshot();
+    return this.#running.get(id)?.run?.snapshot();
   }
 
-  /** Resolves once a job started here has stopped (done, failed or cancelled). */
+  /** Resolves once a job running here has stopped (done, failed, cancelled or released). */
   async wait(id: number): Promise<JobView> {
     await this.#running.get(id)?.done;
     return this.status(id);
   }
 
-  /** Stops the jobs running here without marking them: they resume when started again. */
+  /**
+   * Stops the jobs running here and releases them (progress saved, owner
+   * cleared), then tells the other instances, which take them over at once.
+   */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#closing = true;
     const running = [...this.#running.values()];
     for (const r of running) r.abort.abort();
     await Promise.all(running.map((r) => r.done));
+    if (running.length > 0) await this.#changes?.publish('jobs').catch(() => undefined);
     RUNNING_HERE.delete(this.owner);
+  }
+
+  #open(): void {
+    if (this.#closing) throw new AppError('Unavailable', 'this instance is shutting down: try another one');
+  }
+
+  #launcherOf(job: MigrationJob): JobLauncher {
+    const make = this.#launchers[job.kind];
+    if (make === undefined) throw new AppError('Unprocessable', `jobs of kind ${job.kind} cannot run in this process`);
+    return make(job);
   }
 
   async #get(id: number): Promise<MigrationJob> {
@@ -160,21 +199,9 @@ export class MigrationJobs {
     return job;
   }
 
-  async #probe(target: ProjectTarget, backoff: BackoffOptions): Promise<void> {
-    try {
-      await probeTarget(target.store, target.bucket, probeKey(target.dir), backoff);
-    } catch (err) {
-      throw new AppError('InvalidInput', `to: ${describeError(err)}`, { field: 'to' });
-    }
-  }
-
-  async #claim(job: MigrationJob, restart: boolean): Promise<MigrationJob> {
-    const staleBefore = new Date(Date.now() - STALE_MS).toISOString();
-    const dead = job.owner !== null && ownerGone(job.owner, job.id) ? job.owner : undefined;
-    let claimed = await this.#catalog.migrationJobs.claim(job.id, this.owner, staleBefore, dead);
-    if (claimed === undefined) throw new AppError('Conflict', `migration ${job.id} is being run by ${job.owner ?? 'another process'}`, { id: job.id });
-    if (restart) claimed = (await this.#catalog.migrationJobs.save(job.id, this.owner, { cursor: 0, progress: {} })) ?? claimed;
-    return claimed;
+  #withLive(job: MigrationJob): MigrationJob {
+    const run = this.#running.get(job.id)?.run;
+    return run === undefined ? job : { ...job, progress: run.progress() };
   }
 
   /** Whether someone runs the job now. */
@@ -182,52 +209,63 @@ export class MigrationJobs {
     if (job.status !== 'running' || job.owner === null) return false;
     if (ownerGone(job.owner, job.id)) return false;
     if (job.owner === this.owner) return this.#running.has(job.id);
-    return job.heartbeatAt !== null && Date.parse(job.heartbeatAt) >= Date.now() - STALE_MS;
+    return job.heartbeatAt !== null && Date.parse(job.heartbeatAt) >= Date.now() - this.timing.staleMs;
   }
 
   #view(job: MigrationJob): JobView {
     const status = job.status === 'running' && !this.#live(job) ? 'interrupted' : job.status;
-    return { ...job, status, message: describeJob(job, status) };
+    return { ...job, status, counters: countersOf(job), message: describeJob(job, status) };
   }
 
-  #launch(job: MigrationJob, target: ProjectTarget, onFailure?: (f: ItemFailure) => void): void {
-    const abort = new AbortController();
-    const opts = job.options as { keepTree?: boolean; concurrency?: number; backoff?: BackoffOptions };
-    const entry: Running = { abort, cancelled: false, done: Promise.resolve(), run: undefined as unknown as ProjectMigration };
+  /** Runs a job this process owns now; a launcher that cannot start marks the job failed. */
+  async #launch(job: MigrationJob, launcher: JobLauncher): Promise<void> {
+    const entry: Running = { abort: new AbortController(), run: undefined, done: Promise.resolve(), cancelled: false, lost: false };
     const save = async (update: JobUpdate): Promise<void> => {
+      if (entry.lost) return;
       const now = await this.#catalog.migrationJobs.save(job.id, this.owner, update);
       // Another process took the job over (we were presumed dead), or a cancel was asked for elsewhere.
       if (now === undefined || now.cancelRequested) {
+        entry.lost = now === undefined;
         entry.cancelled = now !== undefined;
-        abort.abort();
+        entry.abort.abort();
       }
     };
-    entry.run = migrateProject({ catalog: this.#catalog, items: this.#items }, {
-      projectId: job.projectId, target, keepTree: opts.keepTree === true, concurrency: opts.concurrency ?? 10,
-      backoff: opts.backoff ?? DEFAULT_BACKOFF, signal: abort.signal, afterId: job.cursor, progress: progressFrom(job.progress),
-      onPage: (cursor, progress) => save({ cursor, progress: { ...progress } }), onFailure,
-    });
-    const beat = setInterval(() => void save({}).catch(() => undefined), HEARTBEAT_MS);
-    beat.unref();
-    entry.done = this.#finish(entry, save).finally(() => {
-      clearInterval(beat);
-      this.#running.delete(job.id);
-      RUNNING_HERE.get(this.owner)?.delete(job.id);
-    });
     this.#running.set(job.id, entry);
     RUNNING_HERE.get(this.owner)?.add(job.id);
+    const forget = (): void => {
+      this.#running.delete(job.id);
+      RUNNING_HERE.get(this.owner)?.delete(job.id);
+    };
+    try {
+      entry.run = await launcher({ job, signal: entry.abort.signal, checkpoint: (cursor, progress) => save({ cursor, progress }) });
+    } catch (err) {
+      forget();
+      await save({ status: 'failed', error: describeError(err) }).catch(() => undefined);
+      throw err;
+    }
+    const run = entry.run;
+    const beat = setInterval(() => void save(run.beat()).catch(() => undefined), this.timing.heartbeatMs);
+    beat.unref();
+    entry.done = this.#finish(job.id, entry, run, save).finally(() => {
+      clearInterval(beat);
+      forget();
+    });
   }
 
-  /** Records how the run ended; a run stopped by `close` is left running (it resumes later). */
-  async #finish(entry: Running, save: (u: JobUpdate) => Promise<void>): Promise<void> {
+  /** Records how the run ended; a run stopped by `close` is released for another instance. */
+  async #finish(id: number, entry: Running, run: JobRun, save: (u: JobUpdate) => Promise<void>): Promise<void> {
     try {
-      const progress = await entry.run.done;
-      await save({ status: 'done', progress: { ...progress }, error: null });
+      const progress = await run.done;
+      await save({ status: 'done', progress, error: null });
     } catch (err) {
-      if (this.#closed && !entry.cancelled) return;
+      if (entry.lost) return;
+      if (this.#closing && !entry.cancelled) {
+        await this.#catalog.migrationJobs.release(id, this.owner, run.beat()).catch(() => undefined);
+        return;
+      }
       const cancelled = entry.cancelled || (err instanceof MigrationAborted && err.message === 'cancelled');
-      // Progress stays at the last finished page: a resumed run counts the interrupted page once.
-      await save(cancelled ? { status: 'cancelled' } : { status: 'failed', error: describeError(err) }).catch(() => undefined);
+      // A project's progress stays at its last checkpoint: a resumed run counts the interrupted page once.
+      await save(cancelled ? { ...run.beat(), status: 'cancelled' } : { ...run.beat(), status: 'failed', error: describeError(err) }).catch(() => undefined);
     }
   }
 }
@@ -243,23 +281,5 @@ function ownerGone(owner: string, jobId: number): boolean {
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-function describeJob(job: MigrationJob, status: JobView['status']): string {
-  const p = progressFrom(job.progress);
-  const where = `project ${job.projectId} to ${job.target}`;
-  switch (status) {
-    case 'done':
-      if (p.candidates === 0) return `nothing to migrate: every item of project ${job.projectId} is already linked`;
-      return `migrated ${p.relinked} of ${p.candidates} item(s) of ${where} (${p.alreadyRemote} were there already); ${p.failed} failed`;
-    case 'running':
-      return `migrating ${where}: ${p.scanned} of ${p.itemsTotal} item(s) looked at, ${p.relinked} re-pointed, ${p.failed} failed`;
-    case 'interrupted':
-      return `interrupted (its process stopped) after ${p.scanned} item(s): start it again to resume`;
-    case 'cancelled':
-      return `cancelled after ${p.scanned} item(s): start it again to resume`;
-    case 'failed':
-      return `failed: ${job.error ?? 'unknown error'}; start it again to resume`;
   }
 }

@@ -10,7 +10,8 @@ import { AppError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { describeError, type BackoffOptions } from './backoff.ts';
 import { guardHeap } from './heap-guard.ts';
-import { MigrationJobs, type JobView } from './migration-jobs.ts';
+import type { JobRunner } from './job-runner.ts';
+import type { JobView } from './job-types.ts';
 import { progressFrom } from './project-stats.ts';
 import { formatBytes } from '../config/units.ts';
 import { onInterrupt, progressFor } from './progress.ts';
@@ -30,8 +31,7 @@ export interface ProjectCommandOptions {
 /** Runs the command; prints progress and the outcome. */
 export async function runProjectCommand(config: Config, o: ProjectCommandOptions): Promise<CommandOutcome> {
   const app = await createApp(config, createLogger('warn', process.stderr), { serving: false });
-  const { catalog, items, links } = app.services;
-  const jobs = new MigrationJobs({ catalog, items, links });
+  const jobs = app.services.jobs;
   const unguard = guardHeap();
   try {
     return await runJob(jobs, o);
@@ -40,20 +40,20 @@ export async function runProjectCommand(config: Config, o: ProjectCommandOptions
     return { code: 1, message: describeError(err) };
   } finally {
     unguard();
-    await jobs.close();
     await app.close();
   }
 }
 
 /** Starts (or resumes) the job and follows it to its end; Ctrl-C cancels it at once, resumable. */
-async function runJob(jobs: MigrationJobs, o: ProjectCommandOptions): Promise<CommandOutcome> {
+async function runJob(runner: JobRunner, o: ProjectCommandOptions): Promise<CommandOutcome> {
   const output = progressFor(o.json, 'migrate');
+  const jobs = runner.jobs;
   let jobId: number | undefined;
   const stopListening = onInterrupt(() => {
     if (jobId !== undefined) void jobs.cancel(jobId).catch(() => undefined);
   });
   try {
-    const started = await jobs.start({
+    const started = await runner.startProject({
       projectId: o.projectId, to: o.to, keepTree: o.keepTree, concurrency: o.concurrency, backoff: o.backoff, restart: o.restart,
       onFailure: (f) => output.event({ type: 'failure', ...f }),
     });

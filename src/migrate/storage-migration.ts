@@ -55,6 +55,8 @@ export interface StorageMigrationOptions {
 /** A running migration: its live counters and its outcome. */
 export interface StorageMigration {
   snapshot(): ProgressSnapshot;
+  /** The counters so far, as the final report has them. */
+  report(): StorageMigrationReport;
   /** Resolves with the report; rejects with {@link MigrationAborted} when the run cannot go on. */
   done: Promise<StorageMigrationReport>;
 }
@@ -63,7 +65,7 @@ export interface StorageMigration {
 export function migrateStorage(o: StorageMigrationOptions): StorageMigration {
   const stats = new StorageRunStats(o.dryRun);
   const done = run(o, stats);
-  return { snapshot: () => stats.snapshot(), done };
+  return { snapshot: () => stats.snapshot(), report: () => stats.report(), done };
 }
 
 async function run(o: StorageMigrationOptions, stats: StorageRunStats): Promise<StorageMigrationReport> {
@@ -82,8 +84,8 @@ async function run(o: StorageMigrationOptions, stats: StorageRunStats): Promise<
   return stats.report();
 }
 
-/** Creates the target buckets (when allowed) and checks that each can be written. */
-async function prepareTargets(o: StorageMigrationOptions): Promise<void> {
+/** Creates the target buckets (when allowed) and checks that each can be written; throws {@link MigrationAborted}. */
+export async function prepareTargets(o: Pick<StorageMigrationOptions, 'target' | 'buckets' | 'createBuckets' | 'backoff' | 'signal'>): Promise<void> {
   await Promise.all(o.buckets.map(async ({ to }) => {
     if (o.createBuckets !== false) {
       await withBackoff(() => o.target.ensureBucket(to), o.backoff, o.signal).catch((err: unknown) => {

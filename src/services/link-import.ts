@@ -54,10 +54,26 @@ export interface ImportProgress {
   failed: number;
 }
 
+/** Counters of an earlier run of the same file, carried on by a resumed one. */
+export interface ImportCounts {
+  imported: number;
+  skipped: number;
+  failed: number;
+  errors: ImportError[];
+}
+
 /** Options of {@link LinkImporter.run}. */
 export interface ImportOptions extends LinkOptions {
   onProgress?: (p: ImportProgress) => void;
   concurrency?: number;
+  /** Resume: lines up to this number were handled by an earlier run and are skipped. Default 0. */
+  afterLine?: number;
+  /** Resume: the earlier run's counters. */
+  from?: ImportCounts;
+  /** After each batch: every line up to `line` is handled (a background job saves it as its checkpoint). */
+  onCheckpoint?: (line: number, report: ImportReport) => Promise<void>;
+  /** Stops the import between batches (throws the signal's reason). */
+  signal?: AbortSignal;
 }
 
 interface Candidate {
@@ -102,18 +118,22 @@ export class LinkImporter {
   /** Imports the links in `lines` (a file's lines, in order) into a dataset. */
   async run(kind: ItemKind, datasetId: number, lines: AsyncIterable<string>, opts: ImportOptions = {}): Promise<ImportReport> {
     await this.#items.datasetFor(kind, datasetId);
-    const run = new ImportRun();
+    const run = new ImportRun(opts.from);
+    const afterLine = opts.afterLine ?? 0;
     let batch: Candidate[] = [];
     let number = 0;
     for await (const raw of lines) {
       number += 1;
       run.bytes += Buffer.byteLength(raw) + 1;
+      if (number <= afterLine) continue;
       const candidate = run.candidate(number === 1 ? raw.replace(/^\uFEFF/, '') : raw, number);
       if (candidate !== undefined) batch.push(candidate);
       if (batch.length >= IMPORT_BATCH) {
         await this.#batch(kind, datasetId, batch, run, opts);
         batch = [];
         opts.onProgress?.(run.progress(number));
+        await opts.onCheckpoint?.(number, run.report());
+        opts.signal?.throwIfAborted();
       }
     }
     if (batch.length > 0) await this.#batch(kind, datasetId, batch, run, opts);
@@ -181,6 +201,14 @@ class ImportRun {
   failed = 0;
   bytes = 0;
   readonly errors: ImportError[] = [];
+
+  constructor(from?: ImportCounts) {
+    if (from === undefined) return;
+    this.imported = from.imported;
+    this.skipped = from.skipped;
+    this.failed = from.failed;
+    this.errors.push(...from.errors.slice(0, MAX_REPORTED_ERRORS));
+  }
 
   /** A line as a candidate, or undefined (blank, comment, or reported as bad). */
   candidate(raw: string, line: number): Candidate | undefined {

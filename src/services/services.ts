@@ -6,6 +6,7 @@ import type { Catalog } from '../catalog/types.ts';
 import type { Config } from '../config/load-config.ts';
 import type { ConnectionManager } from '../links/connections.ts';
 import type { LinkRegistry } from '../links/registry.ts';
+import type { JobRunner } from '../migrate/job-runner.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { AuthService, UrlSigner } from './auth.ts';
 import type { Ingestor } from './ingest.ts';
@@ -35,4 +36,6 @@ export interface Services {
   caches: Caches;
   /** Announces shared-settings changes to every instance of the catalog (PostgreSQL LISTEN/NOTIFY). */
   changes: ChangeFeed;
+  /** Long jobs (migrations, background link imports) of this instance; takes over abandoned ones when serving. */
+  jobs: JobRunner;
 }

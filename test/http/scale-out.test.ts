@@ -12,7 +12,10 @@ import { announceChange } from '../../src/catalog/change-feed.ts';
 import { catalogBackend } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { makeJpeg } from '../helpers/media-fixtures.ts';
-import { startRadosgw } from '../helpers/peers/radosgw.ts';
+import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import { createS3Store } from '../../src/storage/providers/s3/index.ts';
+import { assertSameContents, fill, sampleObjects } from '../migrate/fixtures.ts';
+import { startGateProxy } from './job-gate-proxy.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
@@ -24,15 +27,26 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
 
+/** Waits for an async `cond`; gives up after 60 s (a hang guard). */
+async function untilAsync<T>(cond: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 50))) {
+    const v = await cond();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
+  }
+}
+
 describe('three instances on one PostgreSQL catalog and one radosgw', () => {
   let apps: TestApp[] = [];
   let url: string;
+  let rgw: Radosgw;
   before(async () => {
-    const rgw = await startRadosgw();
+    rgw = await startRadosgw();
     url = catalogBackend('postgres').url();
     const env = {
       STORAGE_PROVIDER: 'minio', STORAGE_ENDPOINT: rgw.endpoint, STORAGE_ACCESS_KEY: rgw.accessKey, STORAGE_SECRET_KEY: rgw.secretKey,
       STORAGE_BUCKET_PREFIX: `so${randomBytes(4).toString('hex')}`, STORAGE_CREATE_BUCKETS: 'true', STOWAGE_ADMIN_TOKEN: ADMIN,
+      JOBS_HEARTBEAT_INTERVAL: '200ms', JOBS_STALE_AFTER: '5s',
     };
     // Started together: one migrates the fresh catalog under the advisory lock, the others wait.
     apps = await Promise.all([0, 1, 2].map(() => startTestApp(url, env)));
@@ -87,6 +101,47 @@ describe('three instances on one PostgreSQL catalog and one radosgw', () => {
     await announceChange(url, 'api-keys');
     await Promise.all(heard);
     for (const t of apps) assert.equal((await t.call('projects.list', { workspaceId: 1 }, key)).status, 401);
+  });
+
+  it('runs a job on one instance; the others see it, one cancels it, another resumes it', async () => {
+    const prefix = `copy${randomBytes(3).toString('hex')}`;
+    const primary = at(0).app.services.store;
+    const { publicBucket } = at(0).config.storage;
+    await fill(primary, publicBucket, sampleObjects(40));
+    // Probes (2 buckets, twice) and some objects pass; then the copy waits mid-run.
+    const gate = await startGateProxy(rgw.endpoint, 20);
+    try {
+      await at(0).ok('remote-storage.connections.add', {
+        name: 'rgw-copy', provider: 'minio', endpoint: gate.url, access_key: rgw.accessKey, secret_key: rgw.secretKey, buckets: [`${prefix}-public`],
+      });
+      for (const i of [1, 2]) await until(() => at(i).app.services.connections.get('rgw-copy')?.active === true, `instance ${i} serving rgw-copy`);
+      const job = await at(1).ok('migrations.start', { kind: 'storage', to: 'rgw-copy', bucketPrefix: prefix, concurrency: 2, retries: 3, retryDelayMs: 50 });
+      const seen = await untilAsync(async () => {
+        const j = await at(0).ok('migrations.status', { id: job.id });
+        return gate.stats.held > 0 && j.counters.done > 0 ? j : undefined;
+      }, 'the job mid-run, seen from another instance');
+      assert.deepEqual([seen.kind, seen.status, seen.owner], ['storage', 'running', job.owner]);
+      const asked = await at(2).ok('migrations.cancel', { id: job.id });
+      assert.equal(asked.cancelRequested, true);
+      // The owner sees the request at its next heartbeat and stops.
+      await untilAsync(async () => ((await at(0).ok('migrations.status', { id: job.id })).status === 'cancelled' ? true : undefined), 'the job cancelled');
+      gate.release();
+      const resumed = await at(2).ok('migrations.start', { id: job.id });
+      assert.deepEqual([resumed.id, resumed.alreadyRunning], [job.id, false]);
+      const done = await untilAsync(async () => {
+        const j = await at(1).ok('migrations.status', { id: job.id });
+        return j.status === 'running' ? undefined : j;
+      }, 'the job done');
+      assert.equal(done.status, 'done', done.message);
+      const direct = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
+      try {
+        await assertSameContents(primary, publicBucket, direct, `${prefix}-public`);
+      } finally {
+        await direct.close();
+      }
+    } finally {
+      await gate.close();
+    }
   });
 
   it('answers /healthz and /readyz on every instance', async () => {

@@ -10,7 +10,7 @@ import { imageInfo, videoInfo } from '../wire.ts';
 import { hash, id, jsonObject, wireBool } from '../wire-types.ts';
 import { readUploadParts } from '../multipart.ts';
 import { multipartBody } from '../multipart-reply.ts';
-import { linksImportMethod } from './links-import.ts';
+import { linksImportMethod, linksImportStatusMethod } from './links-import.ts';
 
 /** Most entities one `*.update.links` call accepts. */
 export const MAX_LINK_UPDATES = 1000;
@@ -115,7 +115,7 @@ export function itemMethods(kind: ItemKind): ApiMethod[] {
     multipart: true,
     handle: async ({ services, req }) => readUploadParts(req, (file) => services.ingest.receive(file, kind)),
   });
-  return [list, info, bulkAdd, download, updateLinks, bulkUpload, linksImportMethod(kind)];
+  return [list, info, bulkAdd, download, updateLinks, bulkUpload, linksImportMethod(kind), linksImportStatusMethod(kind)];
 }
 
 /** Image-only methods: the hash check, batch download and removal. */
