@@ -87,13 +87,13 @@ export async function createApp(config: Config, log: Logger, options: CreateAppO
     const primary = await createPrimaryStore(config);
     const remote = config.storage.provider !== 'http';
     // Local disk is not cached again; a cloud bucket is read through the storage cache.
-    const store = remote ? withCache(primary.store, caches.storage, { scope: 'primary' }) : primary.store;
+    const store = remote ? withCache(primary.store, caches.storage, { scope: 'primary', rangePassThroughBytes: config.cache.rangePassThroughBytes }) : primary.store;
     sweepInBackground(config, primary, store, log);
     await ensureAdminKey(config, catalog, log);
     const links = new LinkRegistry();
     // A broken remote_links.yml stops the start here, naming each line to fix.
     const connections = new ConnectionManager({
-      path: config.remoteLinksPath, registry: links, catalog, log, buildStore: defaultStoreFactory({}, caches.storage), changes,
+      path: config.remoteLinksPath, registry: links, catalog, log, buildStore: defaultStoreFactory({}, caches.storage, config.cache.rangePassThroughBytes), changes,
     });
     await connections.start();
     const publicLinks = createPublicLinkStore({ allowHosts: config.linksAllowHosts });

@@ -33,6 +33,8 @@ export interface Config {
   cache: Record<'previews' | 'storage' | 'imageConverter', { sizeBytes: number; expiresMs: number }> & {
     /** Budget of the in-memory cache of small immutable originals. */
     memoryBytes: number;
+    /** Range reads of larger cached remote objects bypass the storage cache. */
+    rangePassThroughBytes: number;
   };
   catalogUrl: string;
   adminToken: string | undefined;
@@ -145,6 +147,7 @@ function resolveConfig(s: Settings, cwd: string, file: EnvFile | undefined): Con
       storage: { sizeBytes: s.CACHE_STORAGE_SIZE, expiresMs: s.CACHE_STORAGE_EXPIRES },
       imageConverter: { sizeBytes: s.CACHE_IMAGE_CONVERTER_SIZE, expiresMs: s.CACHE_IMAGE_CONVERTER_EXPIRES },
       memoryBytes: s.CACHE_MEMORY_SIZE,
+      rangePassThroughBytes: s.CACHE_STORAGE_RANGE_PASSTHROUGH,
     },
     catalogUrl: s.CATALOG_URL ?? `sqlite:${join(dataPath, 'catalog.sqlite')}`,
     adminToken: s.STOWAGE_ADMIN_TOKEN,

@@ -103,6 +103,12 @@ export const settingsSchema = z.object({
   CACHE_IMAGE_CONVERTER_SIZE: size('10g'),
   /** Lifetime of cached conversions. Default `7d`. */
   CACHE_IMAGE_CONVERTER_EXPIRES: duration('7d'),
+  /**
+   * Range reads (video seeks) of cached remote objects larger than this go
+   * straight to the store instead of filling the storage cache first, so
+   * playback starts at once. Default `64m`.
+   */
+  CACHE_STORAGE_RANGE_PASSTHROUGH: size('64m'),
   /** In-memory cache of small immutable originals (hot images). Default `128m`; `0` disables it. */
   CACHE_MEMORY_SIZE: size('128m'),
   /** Catalog: `sqlite:<file>` or `postgres://…`. Default `sqlite:<DATA_PATH>/catalog.sqlite`. */

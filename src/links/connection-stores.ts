@@ -69,12 +69,12 @@ async function fsStore(name: string, s: ConnectionSettings): Promise<ObjectStore
  * whose folder must exist, never cached (it is local disk already). No
  * network request is made: credentials are tried on first use.
  */
-export function defaultStoreFactory(retry: RetryOptions = {}, cache?: DiskCache): StoreFactory {
+export function defaultStoreFactory(retry: RetryOptions = {}, cache?: DiskCache, rangePassThroughBytes?: number): StoreFactory {
   return async (name, s) => {
     if (s.provider === 'fs') return fsStore(name, s);
     try {
       const store = withRetries(await cloudStore(s), retry);
-      return cache === undefined ? store : withCache(store, cache, { scope: `conn:${name}` });
+      return cache === undefined ? store : withCache(store, cache, { scope: `conn:${name}`, rangePassThroughBytes });
     } catch (err) {
       const message = renameSettings(err instanceof Error ? err.message : String(err));
       const field = SETTING_NAMES.map(([, name]) => name).find((name) => message.includes(name));

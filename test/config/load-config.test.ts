@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     assert.equal(c.cache.storage.sizeBytes, 10 * 1024 ** 3);
     assert.equal(c.cache.storage.expiresMs, 7 * 86_400_000);
     assert.equal(c.cache.imageConverter.sizeBytes, 10 * 1024 ** 3);
+    assert.equal(c.cache.rangePassThroughBytes, 64 * 1024 ** 2);
   });
 
   it('reads .env, and the environment wins over it', async () => {
@@ -40,7 +41,7 @@ describe('loadConfig', () => {
 
   it('names every bad variable, its value and what is allowed', () => {
     try {
-      loadConfig({ env: { STORAGE_PROVIDER: 's4', PORT: 'eighty', CACHE_STORAGE_EXPIRES: 'forever', CATALOG_URL: 'mysql://x' }, ...noFile });
+      loadConfig({ env: { STORAGE_PROVIDER: 's4', PORT: 'eighty', CACHE_STORAGE_EXPIRES: 'forever', CATALOG_URL: 'mysql://x', CACHE_STORAGE_RANGE_PASSTHROUGH: 'huge' }, ...noFile });
       assert.fail('expected ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       assert.match(text, /STORAGE_PROVIDER="s4": expected one of http, minio, azure, google/);
       assert.match(text, /PORT="eighty": expected a port number/);
       assert.match(text, /CACHE_STORAGE_EXPIRES="forever": expected a duration/);
+      assert.match(text, /CACHE_STORAGE_RANGE_PASSTHROUGH="huge"/);
       assert.match(text, /CATALOG_URL="mysql:\/\/x"/);
     }
   });
