@@ -5,10 +5,12 @@ import { AppError } from '../errors.ts';
 import type { Services } from '../services/services.ts';
 import { registerApi } from './api-router.ts';
 import { errorHandler } from './error-handler.ts';
+import { FastPaths, fastServerFactory } from './fast-path.ts';
 import { allMethods } from './methods/index.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
 import { registerStorageRoutes } from './storage-routes.ts';
+import { registerWebRoutes } from './web-routes.ts';
 
 /**
  * Builds the HTTP server: the compatible API, storage paths, one error handler.
@@ -16,13 +18,19 @@ import { registerStorageRoutes } from './storage-routes.ts';
  */
 export async function buildServer(services: Services): Promise<FastifyInstance> {
   const { limits } = services.config;
+  const fast = new FastPaths();
   const app = Fastify({
+    serverFactory: fastServerFactory(fast),
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: limits.jsonBodyBytes,
     // Per-request log lines cost more than serving a small image; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     requestTimeout: 0,
+  });
+  app.addHook('preClose', (done) => {
+    fast.closing = true;
+    done();
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -39,9 +47,10 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
     throwFileSizeLimit: true,
   });
   registerApi(app, services, allMethods);
-  registerStorageRoutes(app, services);
+  registerStorageRoutes(app, services, fast);
   registerMetricsRoute(app, services);
   registerHealthRoutes(app, services);
+  registerWebRoutes(app);
   return app;
 }
 

@@ -1,6 +1,8 @@
 import type { ApiMethod } from '../api-method.ts';
 import { cacheMethods } from './cache.ts';
 import { connectionMethods } from './connections.ts';
+import { connectionTestMethods } from './connection-test.ts';
+import { migrationPlanMethods } from './migration-plans.ts';
 import { imageOnlyMethods, itemMethods } from './items.ts';
 import { migrationMethods } from './migrations.ts';
 import { projectMethods } from './projects.ts';
@@ -18,4 +20,5 @@ export const allMethods: ApiMethod[] = [
   ...storageMethods,
   ...migrationMethods,
   ...cacheMethods,
+  ...connectionTestMethods, ...migrationPlanMethods,
 ];
