@@ -23,7 +23,7 @@ export const CONNECTION_NAME_RULE = 'use 1-63 letters, digits, ".", "_" or "-", 
 
 /** Every field an entry may have. */
 export const CONNECTION_FIELDS = [
-  'provider', 'endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path', 'path', 'buckets', 'writable',
+  'provider', 'endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path', 'credentials_json', 'path', 'buckets', 'writable',
 ] as const;
 
 // YAML is read with the failsafe schema (every scalar is text, so keys like
@@ -79,6 +79,7 @@ const baseSchema = z.strictObject({
   rolesanywhere: rolesAnywhere,
   region: text('a region'),
   credentials_path: text('a file path'),
+  credentials_json: z.preprocess(blankToUndefined, z.string({ error: 'expected the service-account key file\'s JSON text' }).max(16384, 'the service-account key is too long').optional()),
   path: text('a folder path'),
   buckets: z.array(bucketName, { error: 'expected a list of bucket names' }).min(1, 'expected a list of bucket names (at least one)'),
   writable,
@@ -114,10 +115,13 @@ function crossCheck(s: ConnectionSettings, ctx: Ctx): void {
       need(s, ctx, 'endpoint', 'required for provider azure: https://<account>.blob.core.windows.net');
       need(s, ctx, 'access_key', 'required for provider azure: the storage account name');
       need(s, ctx, 'secret_key', 'required for provider azure: the account key or a SAS token (?sv=…)');
-      forbid(s, ctx, ['iam_role', 'rolesanywhere', 'credentials_path', 'region'], 'Azure uses access_key (account) and secret_key');
+      forbid(s, ctx, ['iam_role', 'rolesanywhere', 'credentials_path', 'credentials_json', 'region'], 'Azure uses access_key (account) and secret_key');
       break;
     case 'google':
-      forbid(s, ctx, ['access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region'], 'Google uses credentials_path');
+      forbid(s, ctx, ['access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region'], 'Google uses credentials_path or credentials_json');
+      if (s.credentials_path !== undefined && s.credentials_json !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['credentials_json'], message: 'give the key file either on the server (credentials_path) or inline (credentials_json), not both' });
+      }
       break;
     case 'fs':
       checkFs(s, ctx);
@@ -127,7 +131,7 @@ function crossCheck(s: ConnectionSettings, ctx: Ctx): void {
 
 /** One kind of S3 credentials: keys, iam_role or rolesanywhere. */
 function checkS3Credentials(s: ConnectionSettings, ctx: Ctx): void {
-  forbid(s, ctx, ['credentials_path'], 'S3 uses access_key/secret_key, iam_role or rolesanywhere');
+  forbid(s, ctx, ['credentials_path', 'credentials_json'], 'S3 uses access_key/secret_key, iam_role or rolesanywhere');
   const hasKeys = s.access_key !== undefined || s.secret_key !== undefined;
   if (s.rolesanywhere !== undefined) {
     if (hasKeys || s.iam_role !== undefined) {
@@ -143,7 +147,7 @@ function checkS3Credentials(s: ConnectionSettings, ctx: Ctx): void {
 }
 
 function checkFs(s: ConnectionSettings, ctx: Ctx): void {
-  forbid(s, ctx, ['endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path'], 'fs serves a folder of this host');
+  forbid(s, ctx, ['endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path', 'credentials_json'], 'fs serves a folder of this host');
   if (s.path === undefined) need(s, ctx, 'path', 'required for provider fs: the folder on this server');
   else if (!isAbsolute(s.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: `must be an absolute folder path, got ${JSON.stringify(s.path)}` });
   if (s.buckets.length !== 1) {

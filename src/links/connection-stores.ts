@@ -35,7 +35,8 @@ const SETTING_NAMES: ReadonlyArray<[RegExp, string]> = [
   [/STORAGE_REGION/g, 'region'],
 ];
 
-function renameSettings(message: string): string {
+/** A provider's message with our primary-storage setting names replaced by a connection's field names. */
+export function renameSettings(message: string): string {
   return SETTING_NAMES.reduce((m, [re, name]) => m.replace(re, name), message);
 }
 
@@ -47,7 +48,7 @@ async function cloudStore(s: ConnectionSettings): Promise<ObjectStore> {
     case 'azure':
       return (await import('../storage/providers/azure/index.ts')).createAzureStore({ endpoint: s.endpoint ?? '', accountName: s.access_key ?? '', secret: s.secret_key ?? '' });
     case 'google':
-      return (await import('../storage/providers/gcs/index.ts')).createGcsStore({ credentialsPath: s.credentials_path, endpoint: s.endpoint });
+      return (await import('../storage/providers/gcs/index.ts')).createGcsStore({ credentialsPath: s.credentials_path, credentialsJson: s.credentials_json, endpoint: s.endpoint });
     case 'fs':
       throw new Error('unreachable: fs is not a cloud provider');
   }
@@ -118,6 +119,7 @@ export function publicSettings(s: ConnectionSettings): Record<string, unknown> {
     ...(s.rolesanywhere === undefined ? {} : { rolesanywhere: publicRolesAnywhere(s.rolesanywhere) }),
     region: s.region ?? null,
     credentials_path: s.credentials_path ?? null,
+    credentials_json: s.credentials_json === undefined ? null : '****',
     path: s.path ?? null,
     buckets: [...s.buckets],
     writable: s.provider === 'fs' ? s.writable === true : null,

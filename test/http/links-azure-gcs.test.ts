@@ -61,7 +61,16 @@ async function googlePeer(bucket: string, dir: string): Promise<LinkPeer> {
   };
 }
 
-const peers: Record<string, (bucket: string, dir: string) => Promise<LinkPeer>> = { azure: azurePeer, google: googlePeer };
+/** The same, with the key uploaded inline (`credentials_json`, what the web page sends): a secret then. */
+async function googleInlinePeer(bucket: string, dir: string): Promise<LinkPeer> {
+  const peer = await googlePeer(bucket, dir);
+  const json = await readFile(String(peer.connection['credentials_path']), 'utf8');
+  const { credentials_path: _path, ...rest } = peer.connection;
+  const privateKey = String((JSON.parse(json) as { private_key: string }).private_key);
+  return { ...peer, secret: privateKey.split('\n')[3], connection: { ...rest, credentials_json: json } };
+}
+
+const peers: Record<string, (bucket: string, dir: string) => Promise<LinkPeer>> = { azure: azurePeer, google: googlePeer, 'google-inline': googleInlinePeer };
 
 async function bytesOf(res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());

@@ -274,9 +274,10 @@ describe('connection replies', () => {
     });
     assert.deepEqual(shown, {
       provider: 'azure', endpoint: 'https://acc.blob.core.windows.net', access_key: '****nt42', secret_key: '****',
-      iam_role: null, region: null, credentials_path: null, path: null, buckets: ['boats'], writable: null,
+      iam_role: null, region: null, credentials_path: null, credentials_json: null, path: null, buckets: ['boats'], writable: null,
     });
     assert.equal(publicSettings({ provider: 'minio', access_key: 'short', secret_key: 'x', buckets: ['b'] }).access_key, '****');
     assert.equal(publicSettings({ provider: 'google', credentials_path: '/secret.json', buckets: ['b'] }).credentials_path, '/secret.json');
+    assert.equal(publicSettings({ provider: 'google', credentials_json: '{"private_key": "-----BEGIN"}', buckets: ['b'] }).credentials_json, '****');
   });
 });

@@ -114,7 +114,7 @@ describe('remote_links.yml', () => {
       'remote_links.yml:8: c.path: required for provider fs: the folder on this server',
       'remote_links.yml:13: d.path: must be an absolute folder path, got "relative/folder"',
       'remote_links.yml:14: d.buckets[0]: storage id "Upper": use 3-63 lowercase letters, digits, "-", "." or "_"',
-      'remote_links.yml:17: e.bucket: unknown field (expected one of provider, endpoint, access_key, secret_key, iam_role, rolesanywhere, region, credentials_path, path, buckets, writable)',
+      'remote_links.yml:17: e.bucket: unknown field (expected one of provider, endpoint, access_key, secret_key, iam_role, rolesanywhere, region, credentials_path, credentials_json, path, buckets, writable)',
       'remote_links.yml:19: f.secret_key: required for provider azure: the account key or a SAS token (?sv=…)',
       'remote_links.yml:26: g.iam_role: use either iam_role or access_key/secret_key, not both',
       'remote_links.yml:28: g.buckets[2]: bucket "z" is listed twice',

@@ -104,6 +104,16 @@ describe('gcs service-account file', () => {
     assert.ok(!JSON.stringify(store).includes(KEY_SNIPPET), 'the store serialises without its key');
     await store.close();
   });
+
+  it('takes the key inline (a connection\'s credentials_json), checked the same way and named so', async () => {
+    assert.throws(() => createGcsStore({ credentialsJson: JSON.stringify({ ...VALID, type: 'authorized_user' }) }), configInvalid('credentials_json', '"type"'));
+    assert.throws(() => createGcsStore({ credentialsJson: `${JSON.stringify(VALID).slice(0, 200)}` }), configInvalid('credentials_json', 'not valid JSON'));
+    const store = createGcsStore({ credentialsJson: JSON.stringify(VALID) });
+    assert.equal(store.provider, 'google');
+    assert.match(describeGcsEndpoint({ credentialsJson: JSON.stringify(VALID) }), /service-account key given inline/);
+    assert.ok(!describeGcsEndpoint({ credentialsJson: JSON.stringify(VALID) }).includes(KEY_SNIPPET));
+    await store.close();
+  });
 });
 
 describe('gcs endpoint', () => {

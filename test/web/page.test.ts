@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +121,7 @@ describe('web page in Chromium (sqlite)', () => {
     await screenshot(page, '02-connection-iam-anywhere-errors');
     // A malformed Google key file is caught in the browser.
     await page.getByLabel('Provider', { exact: true }).selectOption('google');
-    await page.getByLabel(/Check a service-account key file/).setInputFiles({ name: 'key.json', mimeType: 'application/json', buffer: Buffer.from('{"type": "service_account", "client_email": ') });
+    await page.getByLabel(/Service-account key file \(upload\)/).setInputFiles({ name: 'key.json', mimeType: 'application/json', buffer: Buffer.from('{"type": "service_account", "client_email": ') });
     await page.locator('#conn-gcs-key-error').filter({ hasText: 'not valid JSON' }).waitFor();
     await form.getByRole('button', { name: 'Save', exact: true }).click();
     await page.locator('#conn-gcs-key-error').filter({ hasText: 'not valid JSON' }).waitFor();
@@ -276,6 +276,34 @@ describe('web page in Chromium (sqlite)', () => {
     const overflow = await page.evaluate(() => { const g = globalThis as any; return g.document.documentElement.scrollWidth - g.innerWidth as number; });
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
     await screenshot(page, '14-narrow-datasets');
+  });
+
+  it('uploads a Google service-account key: sent as credentials_json, never shown back', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole('link', { name: 'Remote storage settings' }).click();
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    const form = page.getByRole('form', { name: 'New connection' });
+    await page.getByLabel('Provider', { exact: true }).selectOption('google');
+    await page.getByLabel('Name', { exact: true }).fill('gcs-key');
+    // A closed port: the test before saving fails at once, and "Save anyway" keeps the settings.
+    await page.getByLabel('Endpoint', { exact: true }).fill('http://127.0.0.1:9');
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const key = { type: 'service_account', project_id: 'p1', client_email: 'stowage@p1.iam.gserviceaccount.com', private_key: privateKey };
+    await page.getByLabel(/Service-account key file \(upload\)/).setInputFiles({ name: 'key.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(key)) });
+    await page.getByText('stowage@p1.iam.gserviceaccount.com').waitFor();
+    await page.getByLabel('Allowed buckets', { exact: true }).fill('gcs-bucket');
+    await form.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Save anyway' }).click();
+    const row = page.locator('tr[data-connection="gcs-key"]');
+    await row.waitFor();
+    assert.match(await row.textContent() ?? '', /uploaded service-account key \(set\)/);
+    const saved = (await apiConnections(t)).find((c) => c.name === 'gcs-key');
+    assert.deepEqual([saved?.provider, saved?.credentials_json, saved?.credentials_path], ['google', '****', null]);
+    const keyBody = privateKey.split('\n')[5] ?? '';
+    assert.ok(keyBody.length > 20 && !(await page.content()).includes(keyBody), 'the private key is never shown');
+    const stored = await t.app.services.catalog.connections.get('gcs-key');
+    assert.equal(JSON.parse(String(stored?.settings['credentials_json'] ?? '{}')).client_email, key.client_email);
+    await t.ok('remote-storage.connections.remove', { name: 'gcs-key' });
   });
 
   it('ran every step without an uncaught script error', () => {

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { AppError, invalidInput } from '../../errors.ts';
 import { validateSettings } from '../../links/connection-api.ts';
 import type { ConnectionSettings } from '../../links/connection-schema.ts';
-import { ConnectionSetupError, defaultStoreFactory } from '../../links/connection-stores.ts';
+import { ConnectionSetupError, defaultStoreFactory, renameSettings } from '../../links/connection-stores.ts';
 import { ACCESS_OPERATIONS, checkBucketAccess, type AccessResult, type BucketAccess } from '../../storage/access-check.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { Services } from '../../services/services.ts';
@@ -58,7 +58,7 @@ const input = z.object({
 /** Every secret value of the settings, longest first, for scrubbing. */
 function secretsOf(s: ConnectionSettings | null | undefined): string[] {
   if (s === null || s === undefined) return [];
-  const values = [s.access_key, s.secret_key, s.rolesanywhere?.private_key, s.rolesanywhere?.certificate];
+  const values = [s.access_key, s.secret_key, s.credentials_json, s.rolesanywhere?.private_key, s.rolesanywhere?.certificate];
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length);
 }
 
@@ -69,7 +69,7 @@ function scrub(message: string, secrets: readonly string[]): string {
 function outcome(r: AccessResult, secrets: readonly string[]): OperationOutcome {
   if (r.ok) return { status: 'ok' };
   if (r.skipped === true) return { status: 'skipped' };
-  return { status: 'failed', kind: r.kind, message: scrub(r.message, secrets) };
+  return { status: 'failed', kind: r.kind, message: renameSettings(scrub(r.message, secrets)) };
 }
 
 function toResult(a: BucketAccess, secrets: readonly string[]): BucketTestResult {

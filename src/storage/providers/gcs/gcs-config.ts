@@ -26,6 +26,8 @@ const MAX_SIMPLE_UPLOAD_SIZE = 64 * 1024 * 1024;
 export interface GcsStoreOptions {
   /** Service-account JSON file (`STORAGE_CREDENTIALS_PATH`); omitted: application default credentials. */
   readonly credentialsPath?: string | undefined;
+  /** The service-account JSON itself (a connection's `credentials_json`), instead of a file. */
+  readonly credentialsJson?: string | undefined;
   /** `STORAGE_ENDPOINT`: a bare host (`storage.googleapis.com`, https) or a full URL; default the public API. */
   readonly endpoint?: string | undefined;
   /** Project for `ensureBucket`; default the service account's `project_id`. */
@@ -57,52 +59,58 @@ function configError(message: string): StorageError {
   return new StorageError('ConfigInvalid', message, { provider: GCS_PROVIDER });
 }
 
-function readJson(path: string): unknown {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path} cannot be read (${code})`);
-  }
-  try {
-    return JSON.parse(content);
-  } catch {
-    // JSON.parse messages quote the input, which may be the private key: say nothing more.
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path} is not valid JSON (expected a service-account key file)`);
-  }
-}
-
-function field(json: Record<string, unknown>, name: string, path: string): string {
+function field(json: Record<string, unknown>, name: string, source: string): string {
   const value = json[name];
   if (typeof value !== 'string' || value.trim() === '') {
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path}: field "${name}" is missing or empty`);
+    throw configError(`${source}: field "${name}" is missing or empty`);
   }
   return value;
 }
 
 /**
- * Reads and validates a service-account JSON file: readable, JSON, `type`
- * `"service_account"`, a `client_email` and a parseable PEM `private_key`.
- * Anything else is `ConfigInvalid` naming the path and the field.
+ * Reads and validates a service-account JSON file; see {@link parseServiceAccount}.
+ * Errors name `STORAGE_CREDENTIALS_PATH` and the path.
  */
 export function loadServiceAccount(path: string): ServiceAccount {
-  const json = readJson(path);
+  const source = `STORAGE_CREDENTIALS_PATH ${path}`;
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw configError(`${source} cannot be read (${code})`);
+  }
+  return parseServiceAccount(content, source);
+}
+
+/**
+ * Validates a service-account key: JSON, `type` `"service_account"`, a
+ * `client_email` and a parseable PEM `private_key`. Anything else is
+ * `ConfigInvalid` naming `source` (the setting) and the field, never a value.
+ */
+export function parseServiceAccount(content: string, source: string): ServiceAccount {
+  let json: unknown;
+  try {
+    json = JSON.parse(content);
+  } catch {
+    // JSON.parse messages quote the input, which may be the private key: say nothing more.
+    throw configError(`${source} is not valid JSON (expected a service-account key file)`);
+  }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path}: expected a JSON object (a service-account key file)`);
+    throw configError(`${source}: expected a JSON object (a service-account key file)`);
   }
   const record = json as Record<string, unknown>;
-  const type = field(record, 'type', path);
+  const type = field(record, 'type', source);
   if (type !== 'service_account') {
     const shown = /^[a-z_]{1,40}$/u.test(type) ? ` (it is "${type}")` : '';
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path}: field "type" must be "service_account"${shown}`);
+    throw configError(`${source}: field "type" must be "service_account"${shown}`);
   }
-  const clientEmail = field(record, 'client_email', path);
-  const privateKey = field(record, 'private_key', path);
+  const clientEmail = field(record, 'client_email', source);
+  const privateKey = field(record, 'private_key', source);
   try {
     createPrivateKey(privateKey);
   } catch {
-    throw configError(`STORAGE_CREDENTIALS_PATH ${path}: field "private_key" is not a valid PEM private key`);
+    throw configError(`${source}: field "private_key" is not a valid PEM private key`);
   }
   const projectId = typeof record['project_id'] === 'string' && record['project_id'] !== '' ? record['project_id'] : undefined;
   return { clientEmail, privateKey, projectId };
@@ -136,7 +144,8 @@ export function resolveGcsEndpoint(endpoint: string | undefined): string {
 export function describeGcsEndpoint(options: GcsStoreOptions): string {
   const endpoint = resolveGcsEndpoint(options.endpoint);
   let who: string;
-  if (options.credentialsPath !== undefined && options.credentialsPath !== '') who = `service account file ${options.credentialsPath}`;
+  if (options.credentialsJson !== undefined && options.credentialsJson !== '') who = 'service-account key given inline';
+  else if (options.credentialsPath !== undefined && options.credentialsPath !== '') who = `service account file ${options.credentialsPath}`;
   else if (endpoint !== DEFAULT_GCS_ENDPOINT) who = 'no credentials';
   else who = 'application default credentials';
   const project = options.projectId === undefined ? '' : `, project ${options.projectId}`;

@@ -21,7 +21,7 @@ import { isStorageError } from '../../errors.ts';
 import { contentTypeFor } from '../../content-type.ts';
 import { GCS_PROVIDER, gcsError, guard, throwIfAborted, type GcsErrorContext } from './gcs-errors.ts';
 import {
-  checkNumbers, createStorageClient, DEFAULT_SIMPLE_UPLOAD_MAX_SIZE, loadServiceAccount, resolveGcsEndpoint, type GcsStoreOptions,
+  checkNumbers, createStorageClient, DEFAULT_SIMPLE_UPLOAD_MAX_SIZE, loadServiceAccount, parseServiceAccount, resolveGcsEndpoint, type GcsStoreOptions, type ServiceAccount,
 } from './gcs-config.ts';
 import { checkDeclaredSize, checkKey, GCS_MAX_OBJECT_SIZE, objectInfo, resolveRange, type GcsObjectMetadata } from './gcs-objects.ts';
 import { BucketRegistry } from './gcs-buckets.ts';
@@ -59,10 +59,14 @@ export interface GcsStore extends ObjectStore {
 export function createGcsStore(options: GcsStoreOptions): GcsStore {
   checkNumbers(options);
   const endpoint = resolveGcsEndpoint(options.endpoint);
-  const path = options.credentialsPath;
-  const account = path === undefined || path === '' ? undefined : loadServiceAccount(path);
+  const account = serviceAccountOf(options);
   const uploads = { chunkSize: options.uploadChunkSize, simpleMaxSize: options.simpleUploadMaxSize ?? DEFAULT_SIMPLE_UPLOAD_MAX_SIZE };
   return new GcsObjectStore(createStorageClient(endpoint, options, account), endpoint, uploads);
+}
+
+function serviceAccountOf(o: GcsStoreOptions): ServiceAccount | undefined {
+  if (o.credentialsJson !== undefined && o.credentialsJson !== '') return parseServiceAccount(o.credentialsJson, 'credentials_json');
+  return o.credentialsPath === undefined || o.credentialsPath === '' ? undefined : loadServiceAccount(o.credentialsPath);
 }
 
 /** How the store sends bodies (see {@link GcsStoreOptions}). */

@@ -7,7 +7,7 @@
  * one, and switching the kind of S3 credentials unsets the other kind's fields.
  */
 import { fieldError } from './dom.js';
-import { bucketList, providerOf, RA_FIELDS, S3_KIND_FIELDS, s3AuthOf, valueOf } from './connection-form.js';
+import { bucketList, chosenKeys, providerOf, RA_FIELDS, S3_KIND_FIELDS, s3AuthOf, valueOf } from './connection-form.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const BUCKET = /^[^\s/\\\u0000-\u001f\u007f]+$/u;
@@ -73,9 +73,7 @@ function cloudSettings(form, s, need, problems, original) {
     secret(form, s, 'access_key', editing && original?.access_key, need, 'Enter the storage account name.');
     secret(form, s, 'secret_key', editing && original?.secret_key, need, 'Enter the account key or a SAS token (?sv=…).');
   } else if (provider === 'google') {
-    opt('credentials_path');
-    const path = valueOf(form, 'credentials_path');
-    if (path !== '' && !path.startsWith('/')) problems.push(['credentials_path', 'Enter the absolute path of the key file on the server.']);
+    googleCredentials(form, s, problems, editing ? original : null);
   } else {
     opt('region');
     s3Credentials(form, s, need, original, editing);
@@ -133,6 +131,28 @@ function rolesAnywhere(form, s, need, stored) {
     if (v !== undefined && v.includes('-----BEGIN') && !v.includes('-----END')) need(`rolesanywhere.${f}`, 'This PEM is cut short (no "-----END" line).', true);
   }
   s['rolesanywhere'] = ra;
+}
+
+/**
+ * A key file on the server (`credentials_path`) or one uploaded here
+ * (`credentials_json`), never both; while editing, an empty form keeps what is stored.
+ * @param {HTMLElement} form @param {Record<string, unknown>} s @param {Array<[string, string]>} problems @param {Record<string, any> | null} stored
+ */
+function googleCredentials(form, s, problems, stored) {
+  const path = valueOf(form, 'credentials_path');
+  const picker = /** @type {HTMLInputElement} */ (form.querySelector('[data-role=gcs-key]'));
+  const uploaded = chosenKeys.get(picker);
+  if (path !== '' && !path.startsWith('/')) problems.push(['credentials_path', 'Enter the absolute path of the key file on the server.']);
+  if (path !== '' && uploaded !== undefined) problems.push(['credentials_path', 'Give either a key file on the server or an uploaded key, not both.']);
+  if (uploaded !== undefined) {
+    s['credentials_json'] = uploaded;
+    if (stored?.credentials_path != null) s['credentials_path'] = null;
+  } else if (path !== '') {
+    s['credentials_path'] = path;
+    if (stored?.credentials_json != null) s['credentials_json'] = null;
+  } else if (stored?.credentials_path != null && stored?.credentials_json == null) {
+    s['credentials_path'] = null; // the operator emptied the path: application default credentials
+  }
 }
 
 /** A Google key file chosen but malformed stops the save: it is checked in the browser. @param {HTMLElement} form @param {string} provider @param {Array<[string, string]>} problems */

@@ -72,6 +72,14 @@ export function parseServiceAccount(text) {
   return { ok: true, email: json.client_email, project: typeof json.project_id === 'string' ? json.project_id : '' };
 }
 
+/**
+ * The text of a valid key file chosen in a Google form's picker, sent as
+ * `credentials_json` on save. Kept here, not in the page, so the private key
+ * never sits in an attribute.
+ * @type {WeakMap<HTMLInputElement, string>}
+ */
+export const chosenKeys = new WeakMap();
+
 function googleKeyField() {
   const picker = h('input', { type: 'file', accept: 'application/json,.json', 'data-role': 'gcs-key' });
   const status = h('p', { class: 'hint', 'data-role': 'gcs-key-status' });
@@ -80,15 +88,20 @@ function googleKeyField() {
     status.textContent = '';
     fieldError(picker, '');
     picker.dataset['invalid'] = 'false';
+    chosenKeys.delete(picker);
     if (!file) return;
-    const r = parseServiceAccount(await file.text());
+    const text = await file.text();
+    const r = parseServiceAccount(text);
     picker.dataset['invalid'] = String(!r.ok);
     picker.dataset['problem'] = r.ok ? '' : r.message;
     if (!r.ok) fieldError(picker, r.message);
-    else status.textContent = `Service account ${r.email}${r.project ? ` (project ${r.project})` : ''}: valid. Copy this file to the server and enter its path above.`;
+    else {
+      chosenKeys.set(picker, text);
+      status.textContent = `Service account ${r.email}${r.project ? ` (project ${r.project})` : ''}: valid. It is sent to Stowage on save and never shown again.`;
+    }
   });
-  const wrap = field('conn-gcs-key', 'Check a service-account key file (read in this browser only)', picker,
-    'Stowage reads the key from a file on the server (credentials_path); the file chosen here is only checked, never sent.');
+  const wrap = field('conn-gcs-key', 'Service-account key file (upload)', picker,
+    'The JSON key downloaded from Google Cloud (IAM → Service accounts → Keys); stored as the connection\'s credentials_json. Or leave it and give a key file on the server above.');
   wrap.append(status);
   return wrap;
 }

@@ -10,7 +10,7 @@
 import { ApiError, call } from './api.js';
 import { busy, fieldError, fill, h, notice } from './dom.js';
 import { collect } from './connection-collect.js';
-import { applyVisibility, connectionFields, providerOf, RA_FIELDS, s3AuthOf, valueOf } from './connection-form.js';
+import { applyVisibility, chosenKeys, connectionFields, providerOf, RA_FIELDS, s3AuthOf, valueOf } from './connection-form.js';
 
 /** @typedef {Record<string, any>} Conn */
 
@@ -48,7 +48,7 @@ async function loadList(list, results, editor, refresh) {
 function credentials(c) {
   if (c.rolesanywhere) return `IAM Roles Anywhere (${c.rolesanywhere.role_arn ?? 'role'}), private key ${c.rolesanywhere.private_key ? 'set' : 'not set'}`;
   if (c.iam_role) return `IAM role ${c.iam_role}`;
-  if (c.provider === 'google') return c.credentials_path ? `key file ${c.credentials_path}` : 'application default credentials';
+  if (c.provider === 'google') return c.credentials_json ? 'uploaded service-account key (set)' : c.credentials_path ? `key file ${c.credentials_path}` : 'application default credentials';
   if (c.provider === 'fs') return `folder ${c.path}${c.writable ? ' (writable)' : ' (read-only)'}`;
   return `access key ${c.access_key ?? 'not set'}, secret ${c.secret_key ? 'set' : 'not set'}`;
 }
@@ -209,6 +209,8 @@ function refuseSave(form, message, r, again) {
 /** The input that holds the credentials of the chosen provider. @param {HTMLElement} form */
 function credentialField(form) {
   const p = providerOf(form);
+  const picker = /** @type {HTMLInputElement | null} */ (form.querySelector('[data-role=gcs-key]'));
+  if (p === 'google' && picker && chosenKeys.has(picker)) return picker;
   const f = p === 'google' ? 'credentials_path' : p === 'fs' ? 'path'
     : p === 'minio' && s3AuthOf(form) === 'rolesanywhere' ? 'rolesanywhere.certificate' : p === 'minio' && s3AuthOf(form) === 'iam_role' ? 'iam_role' : 'secret_key';
   return /** @type {HTMLElement | null} */ (form.querySelector(`[data-field="${f}"]`));
