@@ -303,6 +303,21 @@ describe('web page in Chromium (sqlite)', () => {
     assert.ok(keyBody.length > 20 && !(await page.content()).includes(keyBody), 'the private key is never shown');
     const stored = await t.app.services.catalog.connections.get('gcs-key');
     assert.equal(JSON.parse(String(stored?.settings['credentials_json'] ?? '{}')).client_email, key.client_email);
+    // Switching the provider while editing unsets what the old one used.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit gcs-key' });
+    await page.getByLabel('Provider', { exact: true }).selectOption('minio');
+    await page.getByText('Access keys').click();
+    await page.getByLabel('Endpoint', { exact: true }).fill(rgw.endpoint);
+    await page.getByRole('textbox', { name: /^Access key/ }).fill(rgw.accessKey);
+    await page.locator('#conn-secret_key').fill(rgw.secretKey);
+    const other = `web-other-${randomUUID().slice(0, 8)}`;
+    await s3.ensureBucket(other);
+    await page.getByLabel('Allowed buckets', { exact: true }).fill(other);
+    await edit.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Connection gcs-key saved.').waitFor();
+    const switched = (await apiConnections(t)).find((c) => c.name === 'gcs-key');
+    assert.deepEqual([switched?.provider, switched?.credentials_json, switched?.secret_key], ['minio', null, '****']);
     await t.ok('remote-storage.connections.remove', { name: 'gcs-key' });
   });
 

@@ -30,6 +30,7 @@ export function collect(form, original) {
   const settings = { provider };
   if (provider === 'fs') fsSettings(form, settings, need, problems);
   else cloudSettings(form, settings, need, problems, original);
+  if (original && original.provider !== provider) unsetOthers(settings, original);
   checkGoogleKey(form, provider, problems);
   for (const [f, why] of problems) {
     const el = /** @type {HTMLElement | null} */ (form.querySelector(`[data-field="${f}"], [data-role="${f}"]`));
@@ -40,6 +41,18 @@ export function collect(form, original) {
     return null;
   }
   return { settings };
+}
+
+/** Fields a connection may hold besides its name, provider and buckets. */
+const CLEARABLE = ['endpoint', 'access_key', 'secret_key', 'iam_role', 'rolesanywhere', 'region', 'credentials_path', 'credentials_json', 'path', 'writable'];
+
+/**
+ * An update merges into what is stored: when the provider changes, what the
+ * old one used and the new one does not is unset, or the server would refuse it.
+ * @param {Record<string, unknown>} s @param {Record<string, any>} original
+ */
+function unsetOthers(s, original) {
+  for (const f of CLEARABLE) if (original[f] != null && !(f in s)) s[f] = null;
 }
 
 /** @param {HTMLElement} form @param {Record<string, unknown>} s @param {(f: string, why: string, always?: boolean) => void} need @param {Array<[string, string]>} problems */
