@@ -34,12 +34,13 @@ import { checkDeclaredSize, LOCAL_MAX_OBJECT_SIZE, moveOrCopy, resolveRange, sou
 export { LOCAL_MAX_OBJECT_SIZE };
 
 /**
- * Read size of a streamed object: large reads (copies, video downloads) in
- * 256 KiB chunks, a quarter of the calls, hash updates and socket writes of
- * the 64 KiB default, for a few hundred KiB more memory per stream.
+ * Read size of a streamed object: a small one in one read, a large one
+ * (copies, video downloads) in 256 KiB chunks: a quarter of the calls, hash
+ * updates and socket writes of the 64 KiB default, for a few hundred KiB
+ * more memory per stream.
  */
 function readChunk(length: number): number {
-  return length >= 1024 * 1024 ? 256 * 1024 : 64 * 1024;
+  return Math.min(Math.max(length, 16 * 1024), 256 * 1024);
 }
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
@@ -118,8 +119,9 @@ class LocalObjectStore implements LocalStore {
         if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
         const info = objectInfo(bucket, key, st);
         const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, ctx);
-        const length = range === undefined ? info.size : range.end - range.start + 1;
-        const body = fh.createReadStream({ ...range, highWaterMark: readChunk(length) });
+        const { start, end } = range ?? { start: 0, end: info.size - 1 };
+        // A known end spares the read that would find end-of-file, one per object of a copy.
+        const body = info.size === 0 ? fh.createReadStream() : fh.createReadStream({ start, end, highWaterMark: readChunk(end - start + 1) });
         if (options.signal !== undefined) addAbortSignal(options.signal, body);
         return range === undefined ? { info, body } : { info, body, range };
       } catch (err) {
