@@ -51,8 +51,23 @@ interface ImageElement {
   addEventListener(type: 'load' | 'error', listener: () => void, options: { once: boolean }): void;
 }
 
-/** Waits until the image has loaded and decoded to a real size; returns its natural width and height. */
+/**
+ * Waits until the image has loaded and decoded to a real size; returns its
+ * natural width and height. A grid re-rendered meanwhile replaces its images
+ * (the old one then fails to decode): the locator is resolved again, a few times.
+ */
 export async function decodedSize(img: Locator): Promise<{ width: number; height: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decodeOnce(img);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await img.page().waitForTimeout(250);
+    }
+  }
+}
+
+async function decodeOnce(img: Locator): Promise<{ width: number; height: number }> {
   await img.evaluate((node) => {
     const el = node as unknown as ImageElement;
     if (el.complete && el.naturalWidth > 0) return undefined;
