@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { CatalogDb, ConnectionTable } from './db-schema.ts';
 import { fromJson, nowIso, toJson } from './rows.ts';
 import { checkName, isUniqueViolation, nonUnique } from './sql-util.ts';
-import type { Catalog, StoredConnection } from './types.ts';
+import type { ConnectionRepo, StoredConnection } from './types.ts';
 
 function toConnection(r: Selectable<ConnectionTable>): StoredConnection {
   return {
@@ -17,7 +17,7 @@ function toConnection(r: Selectable<ConnectionTable>): StoredConnection {
 }
 
 /** The `connections` repository (same code on SQLite and PostgreSQL). */
-export function createConnectionRepo(db: Kysely<CatalogDb>): Catalog['connections'] {
+export function createConnectionRepo(db: Kysely<CatalogDb>): ConnectionRepo {
   const get = async (name: string): Promise<StoredConnection | undefined> => {
     const row = await db.selectFrom('connections').selectAll().where('name', '=', name).executeTakeFirst();
     return row && toConnection(row);

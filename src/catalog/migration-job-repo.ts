@@ -12,7 +12,7 @@ import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { CatalogDb, MigrationJobTable } from './db-schema.ts';
 import { fromJson, nowIso, toJson } from './rows.ts';
 import { checkCount, checkName } from './sql-util.ts';
-import type { Catalog, MigrationJob, MigrationJobKind, MigrationJobStatus } from './types.ts';
+import type { MigrationJob, MigrationJobKind, MigrationJobRepo, MigrationJobStatus } from './types.ts';
 
 function toJob(r: Selectable<MigrationJobTable>): MigrationJob {
   return {
@@ -37,7 +37,7 @@ function toJob(r: Selectable<MigrationJobTable>): MigrationJob {
 const FINISHED: readonly MigrationJobStatus[] = ['done', 'failed', 'cancelled'];
 
 /** The `migration_jobs` repository (same code on SQLite and PostgreSQL). */
-export function createMigrationJobRepo(db: Kysely<CatalogDb>): Catalog['migrationJobs'] {
+export function createMigrationJobRepo(db: Kysely<CatalogDb>): MigrationJobRepo {
   const get = async (id: number): Promise<MigrationJob | undefined> => {
     const row = await db.selectFrom('migration_jobs').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toJob(row);

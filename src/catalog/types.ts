@@ -7,8 +7,8 @@
 /** JSON object stored as-is (customData, meta, settings, fileMeta). */
 export type JsonObject = Record<string, unknown>;
 
-export type { MigrationJob, MigrationJobKind, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
-import type { MigrationJob, MigrationJobKind, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+export type { ConnectionRepo, MigrationJob, MigrationJobKind, MigrationJobRepo, MigrationJobStatus, MigrationJobUpdate, StoredConnection } from './stored-types.ts';
+import type { ConnectionRepo, MigrationJobRepo } from './stored-types.ts';
 
 export type ProjectType = 'images' | 'videos';
 
@@ -304,48 +304,8 @@ export interface Catalog {
     setIfAbsent(name: string, value: string): Promise<string>;
   };
   /** Remote connections added through the API (the file's live in remote_links.yml). */
-  connections: {
-    /** All, by name. */
-    list(): Promise<StoredConnection[]>;
-    get(name: string): Promise<StoredConnection | undefined>;
-    /** Adds one; `Conflict` (`NONUNIQUE`) when the name is taken. */
-    create(c: { name: string; provider: string; settings: JsonObject }): Promise<StoredConnection>;
-    /** Replaces provider and settings; undefined when no connection has the name. */
-    update(name: string, c: { provider: string; settings: JsonObject }): Promise<StoredConnection | undefined>;
-    /** Deletes by name; true when it existed. */
-    remove(name: string): Promise<boolean>;
-  };
+  connections: ConnectionRepo;
   /** Long jobs: migrations and background link imports (see `src/migrate/`). */
-  migrationJobs: {
-    /** Kind `project` unless told. */
-    create(j: { kind?: MigrationJobKind; projectId: number; target: string; options: JsonObject; owner: string }): Promise<MigrationJob>;
-    get(id: number): Promise<MigrationJob | undefined>;
-    /** Newest first. */
-    list(limit: number): Promise<MigrationJob[]>;
-    /** The newest job of this kind (default `project`), project and target that is not done. */
-    findUnfinished(projectId: number, target: string, kind?: MigrationJobKind): Promise<MigrationJob | undefined>;
-    /** Running jobs nobody runs: released (no owner) or heartbeat before `staleBefore`; oldest first. */
-    findAbandoned(staleBefore: string, limit: number): Promise<MigrationJob[]>;
-    /**
-     * Takes over a running job for `owner` only while it is abandoned (no
-     * owner, or heartbeat before `staleBefore`): one conditional UPDATE, so
-     * of several instances racing for a job exactly one gets it.
-     */
-    takeOver(id: number, owner: string, staleBefore: string): Promise<MigrationJob | undefined>;
-    /** The owner saves `update` and gives the job up (still running, no owner): the next taker resumes it at once. */
-    release(id: number, owner: string, update: MigrationJobUpdate): Promise<MigrationJob | undefined>;
-    /**
-     * Takes a job over for `owner` unless it is done or another owner's run
-     * is still live (heartbeat at or after `staleBefore`, and not `deadOwner`).
-     * Sets it running and clears the cancel request. Undefined when refused.
-     */
-    claim(id: number, owner: string, staleBefore: string, deadOwner?: string): Promise<MigrationJob | undefined>;
-    /** Writes the owner's progress and beats the heartbeat; undefined once another owner took the job. */
-    save(id: number, owner: string, update: MigrationJobUpdate): Promise<MigrationJob | undefined>;
-    /** Asks the running owner to stop (it sees the flag at its next save). */
-    requestCancel(id: number): Promise<MigrationJob | undefined>;
-    /** Marks a job nobody runs as cancelled (only if still owned by `owner` or unowned). */
-    markCancelled(id: number, owner: string | null): Promise<MigrationJob | undefined>;
-  };
+  migrationJobs: MigrationJobRepo;
   close(): Promise<void>;
 }
