@@ -23,6 +23,7 @@ import { forEachLimit } from '../../migrate/pool.ts';
 import { PROJECT_PAGE, projectKind } from '../../migrate/project-migration.ts';
 import { datasetPaths } from '../../migrate/project-stats.ts';
 import { itemPlace, resolveProjectTarget, type ProjectTarget } from '../../migrate/project-target.ts';
+import { connectionStore, storageBuckets } from '../../migrate/storage-job.ts';
 import { migrateStorage, type StorageMigrationReport } from '../../migrate/storage-migration.ts';
 import { isStorageError } from '../../storage/errors.ts';
 import type { Services } from '../../services/services.ts';
@@ -122,16 +123,11 @@ async function planProject(services: Services, i: z.output<typeof projectInput>)
 }
 
 async function planStorage(services: Services, i: z.output<typeof storageInput>): Promise<StoragePlan> {
-  const connection = services.links.list().find((c) => c.name === i.to);
-  if (connection === undefined) {
-    const known = services.links.list().map((c) => c.name);
-    throw new AppError('InvalidInput', `to: no serving connection named ${i.to}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`, { field: 'to' });
-  }
-  const { publicBucket, privateBucket, bucketPrefix } = services.config.storage;
-  const prefix = i.bucketPrefix ?? bucketPrefix;
-  const buckets = [{ from: publicBucket, to: `${prefix}-public` }, { from: privateBucket, to: `${prefix}-private` }];
+  const target = connectionStore(services.links, i.to);
+  const { storage } = services.config;
+  const buckets = storageBuckets({ storage }, i.bucketPrefix ?? storage.bucketPrefix);
   const run = migrateStorage({
-    source: services.store, target: connection.store, buckets, filter: { include: [], exclude: [] },
+    source: services.store, target, buckets, filter: { include: [], exclude: [] },
     concurrency: LOOKUP_CONCURRENCY, backoff: PLAN_BACKOFF, dryRun: true, sizeOnly: i.sizeOnly,
   });
   try {
