@@ -111,13 +111,7 @@ export class ConnectionApi {
     const current = this.#byName.get(name);
     const stored = await this.#deps.catalog.connections.get(name);
     if (current === undefined || stored === undefined) throw new AppError('NotFound', `connection ${name} not found`, { entity: 'connection', id: name });
-    const merged: Record<string, unknown> = { ...stored.settings };
-    for (const [k, v] of Object.entries(patch)) {
-      if (k === 'name') continue;
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
-    const settings = validateSettings(merged);
+    const settings = validateSettings(applyPatch(stored.settings, patch));
     this.#checkBuckets(name, settings);
     const store = await this.#buildOrThrow(name, settings);
     const row = await this.#deps.catalog.connections.update(name, { provider: settings.provider, settings: settings as JsonObject }).catch(async (err: unknown) => {
@@ -165,4 +159,15 @@ export class ConnectionApi {
       throw invalid(field, `${field}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/** Stored settings with an update's fields applied: `null` unsets a field; `name` is not a setting. */
+export function applyPatch(stored: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...stored };
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === 'name') continue;
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  return merged;
 }

@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { AppError, invalidInput } from '../../errors.ts';
-import { validateSettings } from '../../links/connection-api.ts';
+import { applyPatch, validateSettings } from '../../links/connection-api.ts';
 import type { ConnectionSettings } from '../../links/connection-schema.ts';
 import { ConnectionSetupError, defaultStoreFactory, renameSettings } from '../../links/connection-stores.ts';
 import { ACCESS_OPERATIONS, checkBucketAccess, type AccessResult, type BucketAccess } from '../../storage/access-check.ts';
@@ -103,12 +103,7 @@ async function testSaved(services: Services, name: string): Promise<ConnectionTe
 function settingsToTest(services: Services, name: string | undefined, raw: Record<string, unknown>): ConnectionSettings {
   const stored = name === undefined ? undefined : services.connections.get(name);
   if (stored === undefined || stored.source !== 'api' || stored.settings === null) return validateSettings(raw);
-  const merged: Record<string, unknown> = { ...stored.settings };
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === null) delete merged[k];
-    else merged[k] = v;
-  }
-  return validateSettings(merged);
+  return validateSettings(applyPatch(stored.settings, raw));
 }
 
 /** Tests settings not saved yet, with a store built for the test only. */
