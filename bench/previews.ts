@@ -25,7 +25,8 @@ import { fmt, median, mib } from './lib/stats.ts';
 import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { NGINX, requireTools, WRK } from './lib/tools.ts';
-import { runWrk, writeWrkScript } from './lib/wrk.ts';
+import { writeWrkScript } from './lib/wrk.ts';
+import { runWrkRounds, wrkFigures, wrkSide } from './lib/wrk-rounds.ts';
 
 const COLD_TARGET = 0.9;
 const WARM_TARGET = 0.8;
@@ -128,21 +129,6 @@ async function cachedFiles(dataDir: string): Promise<string[]> {
   return out;
 }
 
-/** wrk rounds, sides taking turns after a warm-up each; median req/s per side. */
-async function warmRuns(wrkPath: string, sides: Array<{ label: string; url: string; script: string }>, c: PreviewsConfig): Promise<number[]> {
-  const results = sides.map(() => [] as number[]);
-  for (const s of sides) await runWrk(wrkPath, { url: s.url, scriptPath: s.script, threads: c.threads, connections: c.connections, seconds: 3 });
-  for (let r = 0; r < c.runs; r++) {
-    for (const [i, s] of sides.entries()) {
-      const w = await runWrk(wrkPath, { url: s.url, scriptPath: s.script, threads: c.threads, connections: c.connections, seconds: c.seconds });
-      if (w.statusErrors > 0 || w.socketErrors > 0) throw new Error(`${s.label}: ${w.statusErrors} non-2xx and ${w.socketErrors} socket errors`);
-      results[i]?.push(w.rps);
-      say(`  warm run ${r + 1}: ${s.label.padEnd(8)} ${fmt(w.rps, 0).padStart(7)} req/s  p99 ${fmt(w.p99Ms, 1)} ms  ${fmt(w.bytes / w.seconds / 2 ** 20, 0)} MiB/s`);
-    }
-  }
-  return results.map((r) => median(r));
-}
-
 async function runPreviews(): Promise<BenchOutcome> {
   const [nginxPath, wrkPath] = requireTools([NGINX, WRK]) as [string, string];
   const c = previewsConfig();
@@ -164,10 +150,9 @@ async function runPreviews(): Promise<BenchOutcome> {
     await writeWrkScript(join(dir, 'stowage.lua'), warmUrls, header);
     await writeWrkScript(join(dir, 'nginx.lua'), files, header);
     say(`  warm: wrk -t${c.threads} -c${c.connections} -d${c.seconds}s over ${warmUrls.length} previews (${files.length} cache files for nginx)`);
-    const [sw, nw] = await warmRuns(wrkPath, [
-      { label: 'stowage', url: stowage.baseUrl, script: join(dir, 'stowage.lua') },
-      { label: 'nginx', url: nginx.baseUrl, script: join(dir, 'nginx.lua') },
-    ], c) as [number, number];
+    const sides = [wrkSide('stowage', stowage, join(dir, 'stowage.lua')), wrkSide('nginx', nginx, join(dir, 'nginx.lua'))];
+    await runWrkRounds(wrkPath, sides, '', { ...c, warmupSeconds: 3 });
+    const [sw, nw] = sides.map((side) => wrkFigures(side).rps) as [number, number];
     return outcome(cold, sw, nw, stowage.peakRss());
   } catch (err) {
     if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);

@@ -23,6 +23,8 @@ export interface WrkSide {
   url: string;
   /** Server process whose CPU (with its direct children: nginx's worker) is measured. */
   pid: number;
+  /** This side's own wrk script, instead of the rounds' shared one. */
+  script?: string;
   results: WrkResult[];
   cpu: number[];
 }
@@ -34,8 +36,8 @@ export interface WrkSideFigures {
   p99: number;
 }
 
-export function wrkSide(label: string, server: { baseUrl: string; pid: number }): WrkSide {
-  return { label, url: server.baseUrl, pid: server.pid, results: [], cpu: [] };
+export function wrkSide(label: string, server: { baseUrl: string; pid: number }, script?: string): WrkSide {
+  return { label, url: server.baseUrl, pid: server.pid, ...(script === undefined ? {} : { script }), results: [], cpu: [] };
 }
 
 /** One wrk run against a side; any error reply or socket error fails the benchmark. */
@@ -43,7 +45,7 @@ export async function measureWrk(
   wrkPath: string, side: WrkSide, scriptPath: string, load: Pick<WrkLoad, 'threads' | 'connections'>, seconds: number, keep: boolean,
 ): Promise<void> {
   const cpuBefore = treeCpuSeconds(side.pid);
-  const r = await runWrk(wrkPath, { url: side.url, scriptPath, threads: load.threads, connections: load.connections, seconds });
+  const r = await runWrk(wrkPath, { url: side.url, scriptPath: side.script ?? scriptPath, threads: load.threads, connections: load.connections, seconds });
   const cpu = (treeCpuSeconds(side.pid) - cpuBefore) / r.seconds;
   if (r.statusErrors > 0 || r.socketErrors > 0) {
     throw new Error(`${side.label}: ${r.statusErrors} non-2xx replies and ${r.socketErrors} socket errors out of ${r.requests} requests`);
@@ -55,7 +57,7 @@ export async function measureWrk(
   side.cpu.push(cpu);
 }
 
-/** The warm-up of every side, then the timed rounds; results accumulate in the sides. */
+/** The warm-up of every side, then the timed rounds; results accumulate in the sides. `scriptPath`: for sides without their own. */
 export async function runWrkRounds(wrkPath: string, sides: readonly WrkSide[], scriptPath: string, load: WrkLoad): Promise<void> {
   for (const side of sides) await measureWrk(wrkPath, side, scriptPath, load, load.warmupSeconds, false);
   for (let r = 0; r < load.runs; r++) {

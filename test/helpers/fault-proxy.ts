@@ -7,7 +7,7 @@
  * requests stay valid. Faults are drawn from a seeded generator: a failing
  * run can be replayed.
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What can go wrong with one request. */
@@ -56,7 +56,6 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
   const kinds = options.kinds ?? FAULT_KINDS;
   let rate = options.rate ?? 0.1;
   const stats = { requests: 0, '5xx': 0, reset: 0, 'cut-request': 0, 'cut-response': 0 };
-  const sockets = new Set<Socket>();
   const pick = (): FaultKind | undefined => {
     if (random() >= rate) return undefined;
     return kinds[Math.floor(random() * kinds.length)];
@@ -70,6 +69,15 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
     if (fault === '5xx') return answer5xx(req, res, random() < 0.5);
     forward(target, req, res, fault);
   });
+  return { ...(await listenLoopback(server)), stats, setRate: (r) => { rate = r; } };
+}
+
+/**
+ * Listens on a free loopback port; `close` also drops the connections still
+ * open (clients keep them alive), so a test's proxy stops at once.
+ */
+export async function listenLoopback(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -78,8 +86,6 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    stats,
-    setRate: (r) => { rate = r; },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());

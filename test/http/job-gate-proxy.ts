@@ -5,7 +5,7 @@
  * so a test can kill its instance there.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLoopback } from '../helpers/fault-proxy.ts';
 
 /** A running gate proxy. */
 export interface GateProxy {
@@ -23,7 +23,6 @@ export async function startGateProxy(upstream: string, letThrough: number): Prom
   const stats = { puts: 0, held: 0 };
   const held: Array<() => void> = [];
   let open = false;
-  const sockets = new Set<Socket>();
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
@@ -41,23 +40,13 @@ export async function startGateProxy(upstream: string, letThrough: number): Prom
     }
     forward(req, res);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...(await listenLoopback(server)),
     stats,
     release: () => {
       open = true;
       for (const go of held.splice(0)) go();
       stats.held = 0;
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
   };
 }

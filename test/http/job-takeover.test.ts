@@ -98,13 +98,16 @@ async function cluster(name: string, n: number, timing: Record<string, string>, 
 /** SHA-256 of every object of a bucket, by key. */
 async function bucketContents(bucket: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const o of listAll(direct, bucket, '', DEFAULT_BACKOFF)) {
-    const got = await direct.get(bucket, o.key);
-    const chunks: Buffer[] = [];
-    for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(c);
-    out.set(o.key, sha(Buffer.concat(chunks)));
-  }
+  for await (const o of listAll(direct, bucket, '', DEFAULT_BACKOFF)) out.set(o.key, await objectSha(bucket, o.key));
   return out;
+}
+
+/** SHA-256 of one object, read straight from radosgw. */
+async function objectSha(bucket: string, key: string): Promise<string> {
+  const got = await direct.get(bucket, key);
+  const chunks: Buffer[] = [];
+  for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(c);
+  return sha(Buffer.concat(chunks));
 }
 
 /** Every item links to `<to>/images/<project>/<dataset>/<name>`, a complete object with its bytes; a few download through `node`. */
@@ -113,33 +116,34 @@ async function assertMigrated(node: Node, bucket: string, dir: string, projectId
     const info = await node.api.ok('images.info', { id: item.id });
     const key = `${dir}/images/${projectId}/${item.datasetId}/${item.name}`;
     assert.equal(info.link, `s3://${bucket}/${key}`, `item ${item.id}`);
-    const got = await direct.get(bucket, key);
-    const chunks: Buffer[] = [];
-    for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(c);
-    assert.equal(sha(Buffer.concat(chunks)), sha(item.bytes), `bytes of ${key}`);
+    assert.equal(await objectSha(bucket, key), sha(item.bytes), `bytes of ${key}`);
   }
   for (const item of [items[0], items.at(-1)] as SeededItem[]) assert.deepEqual(await download(node.api, 'image', item.id), item.bytes);
 }
 
 const status = (node: Node, id: number) => node.api.ok('migrations.status', { id });
 
-describe('a migration job whose instance dies', () => {
-  let nodes: Node[] = [];
-  let proxy: GateProxy;
-  let url: string;
+describe('a migration job whose instance goes away', () => {
+  /** What each test started, stopped after all of them. */
+  interface Started { nodes: Node[]; proxy: GateProxy; url?: string }
+  const started: Started[] = [];
   after(async () => {
-    for (const n of nodes) await n.proc.stop();
-    await proxy?.close();
-    if (url !== undefined) await dropCatalog(url);
+    for (const s of started) {
+      for (const n of s.nodes) await n.proc.stop();
+      await s.proxy.close();
+      if (s.url !== undefined) await dropCatalog(s.url);
+    }
   });
 
   it('is finished by another instance after SIGKILL, from its last checkpoint, every object verified', async () => {
     const bucket = `takeover-${randomUUID().slice(0, 8)}`;
     // The probe, the first page of 1,000 and 30 more pass; then the run stops mid-page.
-    proxy = await startGateProxy(rgw.endpoint, 1031);
+    const run: Started = { nodes: [], proxy: await startGateProxy(rgw.endpoint, 1031) };
+    started.push(run);
+    const { proxy } = run;
     const c = await cluster('kill', 3, { JOBS_HEARTBEAT_INTERVAL: '300ms', JOBS_STALE_AFTER: '2s' }, proxy, bucket);
-    ({ nodes, url } = c);
-    const [a, b, third] = nodes as [Node, Node, Node];
+    Object.assign(run, { nodes: c.nodes, url: c.url });
+    const [a, b, third] = c.nodes as [Node, Node, Node];
     const pngs = await Promise.all(Array.from({ length: 40 }, (_, i) => makePng(16 + i, 12 + i, { seed: i })));
     const { projectId, items } = await seedProject(a.api, 'image', 'takeover', Array.from({ length: 1100 }, (_, i) => pngs[i % 40] as Buffer), ['one', 'two']);
     const source = await bucketContents(`${c.prefix}-public`);
@@ -161,25 +165,16 @@ describe('a migration job whose instance dies', () => {
     await assertMigrated(third, bucket, 'moved', projectId, items);
     assert.deepEqual(await bucketContents(`${c.prefix}-public`), source, 'the source is unchanged');
   });
-});
-
-describe('a migration job whose instance shuts down', () => {
-  let nodes: Node[] = [];
-  let proxy: GateProxy;
-  let url: string;
-  after(async () => {
-    for (const n of nodes) await n.proc.stop();
-    await proxy?.close();
-    if (url !== undefined) await dropCatalog(url);
-  });
 
   it('is released on SIGTERM and taken over at once, not after the stale time', async () => {
     const bucket = `release-${randomUUID().slice(0, 8)}`;
-    proxy = await startGateProxy(rgw.endpoint, 16);
+    const run: Started = { nodes: [], proxy: await startGateProxy(rgw.endpoint, 16) };
+    started.push(run);
+    const { proxy } = run;
     // Heartbeat period and stale time far longer than the test: only the release explains a take-over.
     const c = await cluster('term', 2, { JOBS_HEARTBEAT_INTERVAL: '5m', JOBS_STALE_AFTER: '10m' }, proxy, bucket);
-    ({ nodes, url } = c);
-    const [x, y] = nodes as [Node, Node];
+    Object.assign(run, { nodes: c.nodes, url: c.url });
+    const [x, y] = c.nodes as [Node, Node];
     const pngs = await Promise.all(Array.from({ length: 10 }, (_, i) => makePng(20 + i, 10 + i, { seed: 100 + i })));
     const { projectId, items } = await seedProject(x.api, 'image', 'release', Array.from({ length: 60 }, (_, i) => pngs[i % 10] as Buffer));
     const job = await x.api.ok('migrations.start', { projectId, to: `s3://${bucket}/r`, concurrency: 4, ...RETRIES });
