@@ -58,10 +58,8 @@ export class AuthService {
       throw new AppError('Unauthenticated', 'missing API key: send it in the x-api-key header');
     }
     const hash = hashKey(key);
-    if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) {
-      return ADMIN;
-    }
-    const principal = await this.#lookup(hash);
+    const known = this.#known(hash);
+    const principal = known === undefined ? await this.#lookup(hash) : known.principal;
     if (principal === undefined) throw new AppError('Unauthenticated', 'invalid or revoked API key');
     return principal;
   }
@@ -72,16 +70,19 @@ export class AuthService {
    * take a lookup, or the key is invalid. For request paths that must not wait.
    */
   knownPrincipal(key: string): Principal | undefined {
-    const hash = hashKey(key);
-    if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) return ADMIN;
-    const hit = this.#cache.get(hash);
-    return hit !== undefined && hit.until > Date.now() ? hit.principal : undefined;
+    return this.#known(hashKey(key))?.principal;
   }
 
+  /** The admin key, or a lookup still cached (a known-bad key too: `principal` undefined); undefined when the catalog must be asked. */
+  #known(hash: string): { principal: Principal | undefined } | undefined {
+    if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) return { principal: ADMIN };
+    const hit = this.#cache.get(hash);
+    return hit !== undefined && hit.until > Date.now() ? hit : undefined;
+  }
+
+  /** Asks the catalog, and remembers the answer for a while. */
   async #lookup(hash: string): Promise<Principal | undefined> {
     const now = Date.now();
-    const hit = this.#cache.get(hash);
-    if (hit !== undefined && hit.until > now) return hit.principal;
     const rec = await this.#catalog.apiKeys.findActiveByHash(hash);
     const principal = rec === undefined ? undefined : { keyId: rec.id, name: rec.name, role: rec.role };
     if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
