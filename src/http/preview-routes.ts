@@ -15,7 +15,7 @@ import type { FastPaths } from './fast-path.ts';
 import { HotDerivedUrls, type DerivedTier, type RememberedUrl } from './hot-derived.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
 import { linkOfRemotePath } from './remote-routes.ts';
-import { sendObject } from './send-object.ts';
+import { etagMatches, sendObject } from './send-object.ts';
 import { REMOTE_ROOT } from './wire.ts';
 
 const IMMUTABLE = 'private, max-age=31536000, immutable';
@@ -134,7 +134,7 @@ interface Sendable {
 async function sendDerived(req: FastifyRequest, reply: FastifyReply, tier: DerivedTier, plan: DerivedPlan, hotUrls?: HotDerivedUrls): Promise<FastifyReply> {
   const cacheControl = plan.immutable ? IMMUTABLE : REVALIDATE;
   // The ETag is a hash of the source's identity and the options, so a revalidation needs no work at all.
-  if (matches(req.headers['if-none-match'], plan.etag)) {
+  if (etagMatches(req.headers['if-none-match'], plan.etag)) {
     return reply.code(304).header('etag', plan.etag).header('cache-control', cacheControl).send();
   }
   const hotKey = `${plan.hash}.bin`;
@@ -201,14 +201,6 @@ async function collect(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  return ifNoneMatch.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag === etag || tag === `W/${etag}`;
-  });
 }
 
 /** A full work queue is a 503: tell clients when to come back. */

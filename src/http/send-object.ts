@@ -58,8 +58,17 @@ export async function sendObject(req: FastifyRequest, reply: FastifyReply, o: Se
   return streamBody(req, reply, o, got.info, got.body, undefined);
 }
 
+/** Whether an `If-None-Match` header names `etag`: one of a list, weak or not, or `*`. */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
+}
+
 function notModified(req: FastifyRequest, reply: FastifyReply, o: SendOptions, etag: string): boolean {
-  if (o.conditional !== true || req.headers['if-none-match'] !== etag) return false;
+  if (o.conditional !== true || !etagMatches(req.headers['if-none-match'], etag)) return false;
   reply.code(304).header('etag', etag);
   return true;
 }

@@ -15,6 +15,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { etagMatches } from './send-object.ts';
 
 /** Where the page's files are. */
 export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url));
@@ -62,7 +63,7 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyRe
   void reply.header('etag', asset.etag).header('cache-control', 'no-cache')
     .header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')
     .header('content-security-policy', CSP).type(asset.type);
-  if (req.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  if (etagMatches(req.headers['if-none-match'], asset.etag)) return reply.code(304).send();
   return reply.send(req.method === 'HEAD' ? undefined : asset.body);
 }
 
