@@ -1,11 +1,15 @@
 /**
- * Copies one object between two stores, streamed and verified. Up to
+ * Copies one object between two stores, verified. Up to {@link SMALL_OBJECT}
+ * bytes: read whole and sent as bytes (a migration is mostly thousands of
+ * small files, and each stream hop costs CPU per object). Up to
  * {@link MULTIPART_THRESHOLD} bytes: one streamed put, retried whole. Above:
  * a multipart upload whose parts are read as byte ranges of the source, so a
  * failure re-sends one part, not 5 GB. Each copy is checked: the store's MD5
  * ETag against the bytes we hashed on the way (S3), or the stored size.
  * Memory: a few stream buffers per object, whatever its size.
  */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageError } from '../storage/errors.ts';
 import type { MultipartUpload, ObjectInfo, ObjectStore, PartInfo } from '../storage/object-store.ts';
@@ -13,6 +17,8 @@ import { withBackoff, type BackoffOptions, type RetryListener } from './backoff.
 import { HashingPass, multipartEtag, partSizeFor, s3Etag, sameEtag, type S3Etag } from './checksum.ts';
 import { forEachLimit, type Slots } from './pool.ts';
 
+/** Objects up to this size are copied through memory (at most one per object in flight). */
+export const SMALL_OBJECT = 1024 * 1024;
 /** Objects larger than this go up in parts. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 /** Parts of one object in flight at once. */
@@ -54,7 +60,9 @@ export interface CopyResult {
 
 /** Copies `src` to `dst` (overwriting it); throws when it cannot be done and verified. */
 export function copyObject(src: ObjectRef, dst: ObjectRef, o: CopyOptions): Promise<CopyResult> {
-  return o.size > (o.multipartThreshold ?? MULTIPART_THRESHOLD) ? copyInParts(src, dst, o) : copyWhole(src, dst, o);
+  const threshold = o.multipartThreshold ?? MULTIPART_THRESHOLD;
+  if (o.size > threshold) return copyInParts(src, dst, o);
+  return o.size <= Math.min(SMALL_OBJECT, threshold) ? copySmall(src, dst, o) : copyWhole(src, dst, o);
 }
 
 function corrupt(dst: ObjectRef, message: string): StorageError {
@@ -87,6 +95,47 @@ async function sendRange<T>(
     o.onBytes?.(-counted);
     throw err;
   }
+}
+
+/**
+ * Reads the object into memory, hashes it once and sends it as bytes. An
+ * object that grew past {@link SMALL_OBJECT} since it was listed is streamed.
+ */
+async function copySmall(src: ObjectRef, dst: ObjectRef, o: CopyOptions): Promise<CopyResult> {
+  const sent = await withBackoff(async () => {
+    const got = await src.store.get(src.bucket, src.key, { signal: o.signal });
+    if (got.info.size > SMALL_OBJECT) {
+      got.body.destroy();
+      return undefined;
+    }
+    const bytes = await readExactly(got.body, got.info.size, src);
+    o.onBytes?.(bytes.length);
+    try {
+      const md5 = createHash('md5').update(bytes).digest('hex');
+      const info = await dst.store.put(dst.bucket, dst.key, bytes, { size: bytes.length, contentType: o.contentType, signal: o.signal, md5 });
+      return await verify(dst, info, bytes.length, { md5 });
+    } catch (err) {
+      o.onBytes?.(-bytes.length);
+      throw err;
+    }
+  }, o.backoff, o.signal, o.onRetry);
+  return sent ?? copyWhole(src, dst, o);
+}
+
+/** The whole body, which must be `size` bytes (one chunk needs no copy). */
+async function readExactly(body: Readable, size: number, src: ObjectRef): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > size) break;
+    chunks.push(chunk);
+  }
+  if (length !== size) {
+    body.destroy();
+    throw corrupt(src, `read ${length} bytes of ${size}`);
+  }
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
 }
 
 async function copyWhole(src: ObjectRef, dst: ObjectRef, o: CopyOptions): Promise<CopyResult> {

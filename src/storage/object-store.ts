@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /** What a store can do beyond the mandatory operations. */
 export interface StoreCapabilities {
@@ -51,6 +51,18 @@ export interface GetResult {
   readonly range?: { readonly start: number; readonly end: number } | undefined;
 }
 
+/**
+ * What {@link ObjectStore.put} stores: a stream, or bytes in memory. Bytes
+ * spare small objects the stream machinery (a migration sends thousands) and
+ * can be sent again, so layers may retry them.
+ */
+export type PutBody = Readable | Uint8Array;
+
+/** The body as a stream, for writers that only stream. */
+export function bodyStream(body: PutBody): Readable {
+  return body instanceof Uint8Array ? Readable.from([body], { objectMode: false }) : body;
+}
+
 /** Options of {@link ObjectStore.put}. */
 export interface PutOptions {
   readonly contentType?: string | undefined;
@@ -58,6 +70,11 @@ export interface PutOptions {
   readonly size?: number | undefined;
   /** Create only: fail with `PreconditionFailed` when the key exists. */
   readonly ifNoneMatch?: boolean | undefined;
+  /**
+   * Hex MD5 of the body, when the caller has it (saves hashing it again).
+   * Stores that check one (S3 `Content-MD5`) refuse other bytes with `Corrupt`.
+   */
+  readonly md5?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -125,10 +142,12 @@ export interface ObjectStore {
   /** Whether an object exists (never throws `NotFound`). */
   exists(bucket: string, key: string): Promise<boolean>;
   /**
-   * Stores a stream of known or unknown length. Atomic: readers see the old
-   * object or the complete new one, never a partial one.
+   * Stores a stream of known or unknown length, or bytes already in memory
+   * (sent in one request where the store can; a declared `size` must match
+   * their length). Atomic: readers see the old object or the complete new
+   * one, never a partial one.
    */
-  put(bucket: string, key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo>;
+  put(bucket: string, key: string, body: PutBody, options?: PutOptions): Promise<ObjectInfo>;
   /**
    * Stores a local file. The file may be moved into the store (local provider)
    * or uploaded from disk; either way the caller must not use it afterwards.

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isStorageError, type StorageErrorKind } from './errors.ts';
 import type {
-  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PartInfo, PutOptions,
+  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PartInfo, PutBody, PutOptions,
 } from './object-store.ts';
 
 /** Kinds worth another attempt: the store was busy or briefly unreachable. */
@@ -67,7 +67,9 @@ export function withRetries(store: ObjectStore, options: RetryOptions = {}): Obj
     get: (b: string, k: string, opts?: GetOptions): Promise<GetResult> => retry('get', () => store.get(b, k, opts)),
     head: (b: string, k: string): Promise<ObjectInfo> => retry('head', () => store.head(b, k)),
     exists: (b: string, k: string) => retry('exists', () => store.exists(b, k)),
-    put: (b: string, k: string, body: Readable, opts?: PutOptions) => store.put(b, k, body, opts),
+    // A stream can be read once; bytes can be sent again.
+    put: (b: string, k: string, body: PutBody, opts?: PutOptions) =>
+      (body instanceof Uint8Array ? retry('put', () => store.put(b, k, body, opts)) : store.put(b, k, body, opts)),
     putFile: (b: string, k: string, path: string, opts?: PutOptions) => retry('putFile', () => store.putFile(b, k, path, opts)),
     list: (b: string, opts?: ListOptions): Promise<ListPage> => retry('list', () => store.list(b, opts)),
     copy: (sb: string, sk: string, db: string, dk: string) => retry('copy', () => store.copy(sb, sk, db, dk)),

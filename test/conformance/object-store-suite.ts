@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ObjectInfo, ObjectStore, PartInfo } from '../../src/storage/object-store.ts';
-import { isStorageError, type StorageErrorKind } from '../../src/storage/errors.ts';
+import { isStorageError, type StorageError, type StorageErrorKind } from '../../src/storage/errors.ts';
 
 /** What {@link describeObjectStoreConformance} needs from a provider's test. */
 export interface ConformanceSetup {
@@ -219,6 +219,17 @@ function describePutGet(s: Suite): void {
       const data = Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => i % 256));
       await s.store.put(s.bucket, key, bytes(data), { size: data.length });
       assert.deepEqual(await readAll((await s.store.get(s.bucket, key)).body), data);
+    });
+
+    it('stores bytes given in memory, and refuses them when the declared size differs', async () => {
+      // Characters a request path must encode, sent the way small bodies go (a single request where the store can).
+      const key = `${s.fresh('in-memory')}by tes ü!'()*+=&,;~@$%/x.bin`;
+      const data = new Uint8Array(randomBytes(70_000));
+      const info = await s.store.put(s.bucket, key, data, { size: data.length, contentType: 'application/octet-stream' });
+      assert.equal(info.size, data.length);
+      assert.deepEqual(await readAll((await s.store.get(s.bucket, key)).body), Buffer.from(data));
+      await assert.rejects(s.store.put(s.bucket, key, Buffer.from('short'), { size: 6 }), (err: StorageError) => err.kind === 'Corrupt');
+      assert.deepEqual(await readAll((await s.store.get(s.bucket, key)).body), Buffer.from(data));
     });
 
     it('streams 20 MB of unknown length', async () => {

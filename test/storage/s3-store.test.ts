@@ -81,6 +81,7 @@ describe('S3 store against radosgw: credentials and buckets', () => {
       () => bad.list(bucket),
       () => bad.put(bucket, 'x.txt', Readable.from([Buffer.from('x')]), { size: 1 }),
       () => bad.put(bucket, 'y.txt', Readable.from([Buffer.from('y')])),
+      () => bad.put(bucket, 'z.txt', Buffer.from('z')),
       () => bad.ensureBucket(bucket),
     ];
     for (const op of ops) {
@@ -95,6 +96,7 @@ describe('S3 store against radosgw: credentials and buckets', () => {
   it('an unknown access key is Unauthenticated', async () => {
     const bad = open({ accessKey: 'NOSUCHKEY0000000000' });
     await rejectsWith(bad.list(bucket), 'Unauthenticated');
+    await rejectsWith(bad.put(bucket, 'k.txt', Buffer.from('k')), 'Unauthenticated');
     await bad.close();
   });
 
@@ -168,6 +170,34 @@ describe('S3 store against radosgw: failed uploads leave nothing behind', () => 
     await upload.abort();
     assert.equal((await store.head(bucket, key)).size, 8);
     assert.deepEqual(await openUploads(key), []);
+  });
+});
+
+describe('S3 store against radosgw: bytes in memory (one direct PutObject)', () => {
+  it('refuses bytes that differ from their declared MD5, keeping the previous object', async () => {
+    const key = `md5-${randomUUID()}.bin`;
+    await store.put(bucket, key, Buffer.from('kept'));
+    const wrong = createHash('md5').update('other bytes').digest('hex');
+    await rejectsWith(store.put(bucket, key, Buffer.from('replacement'), { md5: wrong }), 'Corrupt');
+    const right = createHash('md5').update('replacement').digest('hex');
+    const info = await store.put(bucket, key, Buffer.from('replacement'), { md5: right, contentType: 'text/plain' });
+    assert.equal(info.etag, `"${right}"`);
+    const head = await store.head(bucket, key);
+    assert.equal(head.contentType, 'text/plain');
+    assert.equal(head.etag, `"${right}"`);
+  });
+
+  it('ifNoneMatch refuses bytes over an existing key; an aborted put is refused; a dead endpoint is Unavailable', async () => {
+    const key = `inm-${randomUUID()}.txt`;
+    await store.put(bucket, key, Buffer.from('first'), { ifNoneMatch: true });
+    await rejectsWith(store.put(bucket, key, Buffer.from('second'), { ifNoneMatch: true }), 'PreconditionFailed');
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(store.put(bucket, `aborted-${key}`, Buffer.from('x'), { signal: controller.signal }), (err: unknown) => isStorageError(err));
+    assert.equal(await store.exists(bucket, `aborted-${key}`), false);
+    const dead = createS3Store({ endpoint: 'http://127.0.0.1:9', accessKey: 'a', secretKey: 'b' });
+    await rejectsWith(dead.put(bucket, key, Buffer.from('x')), 'Unavailable', (m) => assert.match(m, /unreachable/u));
+    await dead.close();
   });
 });
 

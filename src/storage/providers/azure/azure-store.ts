@@ -8,8 +8,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import type {
-  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities,
+import {
+  bodyStream,
+  type GetOptions, type GetResult, type ListOptions, type ListPage, type MultipartUpload, type ObjectInfo, type ObjectStore, type PutBody,
+  type PutOptions, type StoreCapabilities,
 } from '../../object-store.ts';
 import { isStorageError } from '../../errors.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
@@ -98,8 +100,8 @@ class AzureObjectStore implements ObjectStore {
     return existsViaHead(() => this.head(bucket, key));
   }
 
-  put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
-    return this.#run({ bucket, key, op: 'write', write: true }, () => this.#upload(bucket, key, body, options, options.size));
+  put(bucket: string, key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.#run({ bucket, key, op: 'write', write: true }, () => this.#upload(bucket, key, bodyStream(body), options, options.size));
   }
 
   putFile(bucket: string, key: string, filePath: string, options: PutOptions = {}): Promise<ObjectInfo> {

@@ -13,7 +13,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
-  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities,
+  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutBody, PutOptions, StoreCapabilities,
 } from '../../object-store.ts';
 import { isValidBucket } from '../../keys.ts';
 import { createLocalStore, LOCAL_MAX_OBJECT_SIZE, type LocalStore } from '../local/index.ts';
@@ -93,7 +93,7 @@ class FsStore implements ObjectStore {
     });
   }
 
-  put(bucket: string, key: string, body: Readable, options?: PutOptions): Promise<ObjectInfo> {
+  put(bucket: string, key: string, body: PutBody, options?: PutOptions): Promise<ObjectInfo> {
     return this.#write(bucket, key, (m) => m.store.put(bucket, key, body, options));
   }
 

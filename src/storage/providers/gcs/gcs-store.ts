@@ -14,8 +14,10 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { Storage } from '@google-cloud/storage';
-import type {
-  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutOptions, StoreCapabilities,
+import {
+  bodyStream,
+  type GetOptions, type GetResult, type ListOptions, type ListPage, type MultipartUpload, type ObjectInfo, type ObjectStore, type PutBody,
+  type PutOptions, type StoreCapabilities,
 } from '../../object-store.ts';
 import { isStorageError } from '../../errors.ts';
 import { contentTypeFor } from '../../content-type.ts';
@@ -125,7 +127,7 @@ class GcsObjectStore implements GcsStore {
     return existsViaHead(() => this.head(bucket, key));
   }
 
-  put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+  put(bucket: string, key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     const ctx = this.#ctx(bucket, key, true);
     return guard(ctx, async () => {
       checkKey(key);
@@ -133,7 +135,7 @@ class GcsObjectStore implements GcsStore {
       throwIfAborted(options.signal, ctx);
       await this.#buckets.require(bucket, true);
       if (options.ifNoneMatch === true) await this.#assertAbsent(bucket, key, ctx);
-      const meta = await this.#upload(bucket, key, body, this.#uploadOptions(key, options, options.size), ctx);
+      const meta = await this.#upload(bucket, key, bodyStream(body), this.#uploadOptions(key, options, options.size), ctx);
       return objectInfo(bucket, key, meta, ctx);
     });
   }

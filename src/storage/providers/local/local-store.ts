@@ -19,9 +19,11 @@ import type {
   MultipartUpload,
   ObjectInfo,
   ObjectStore,
+  PutBody,
   PutOptions,
   StoreCapabilities,
 } from '../../object-store.ts';
+import { bodyStream } from '../../object-store.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
@@ -154,7 +156,7 @@ class LocalObjectStore implements LocalStore {
     return existsViaHead(() => this.head(bucket, key));
   }
 
-  put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+  put(bucket: string, key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
       validateKey(key);
@@ -165,7 +167,7 @@ class LocalObjectStore implements LocalStore {
       if (options.ifNoneMatch === true) await assertAbsent(this.#layout, bucketDir, ctx);
       const tmp = await this.#layout.tmpPath();
       try {
-        const bytes = await writeBody(tmp, body, { signal: options.signal, limit: LOCAL_MAX_OBJECT_SIZE, sync: true, ctx });
+        const bytes = await writeBody(tmp, bodyStream(body), { signal: options.signal, limit: LOCAL_MAX_OBJECT_SIZE, sync: true, ctx });
         if (options.size !== undefined && bytes !== options.size) {
           throw localError('Corrupt', `received ${bytes} bytes, ${options.size} were declared`, ctx);
         }

@@ -11,6 +11,7 @@ import { RolesAnywhereCredentials, type RolesAnywhereOptions } from '../../../ro
 import type { RolesAnywhereInput } from '../../../rolesanywhere/settings.ts';
 import { StorageError } from '../../errors.ts';
 import { S3_PROVIDER } from './errors.ts';
+import { DirectPut } from './direct-put.ts';
 
 /** Minimal logger the SDK may warn through (pino and `console` fit). */
 export interface S3StoreLogger {
@@ -235,6 +236,8 @@ export interface S3Setup {
   readonly credentialsHint: string;
   readonly secrets: readonly string[];
   readonly region: string;
+  /** Direct PutObject of small bodies (see direct-put.ts); path-style endpoints other than AWS only. */
+  readonly directPut: DirectPut | undefined;
 }
 
 /** Builds the S3 client; `ConfigInvalid` for unusable settings. */
@@ -243,10 +246,13 @@ export function createS3Client(options: S3StoreOptions): S3Setup {
   const region = options.region?.trim() || DEFAULT_REGION;
   const { credentials, hint, secrets } = credentialsOf(options);
   const agentOptions = { keepAlive: true, maxSockets: 64 };
+  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+  const forcePathStyle = options.forcePathStyle ?? !endpoint.aws;
+  const requestTimeoutMs = positive(options.requestTimeoutMs, 120_000, 'requestTimeoutMs');
   const client = new S3Client({
     region,
     ...(endpoint.url === undefined ? {} : { endpoint: endpoint.url }),
-    forcePathStyle: options.forcePathStyle ?? !endpoint.aws,
+    forcePathStyle,
     followRegionRedirects: endpoint.aws,
     credentials,
     // Retries belong to the retry layer that wraps every store (withRetries).
@@ -257,11 +263,14 @@ export function createS3Client(options: S3StoreOptions): S3Setup {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
       connectionTimeout: positive(options.connectTimeoutMs, 5000, 'connectTimeoutMs'),
-      socketTimeout: positive(options.requestTimeoutMs, 120_000, 'requestTimeoutMs'),
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
+      socketTimeout: requestTimeoutMs,
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
     },
     logger: sdkLogger(options.logger),
   });
-  return { client, endpoint, credentialsHint: hint, secrets, region };
+  const directPut = endpoint.url === undefined || endpoint.aws || !forcePathStyle
+    ? undefined
+    : new DirectPut({ endpoint: new URL(endpoint.url), region, credentials: client.config.credentials, agents, requestTimeoutMs });
+  return { client, endpoint, credentialsHint: hint, secrets, region, directPut };
 }

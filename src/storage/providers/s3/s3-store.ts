@@ -24,6 +24,7 @@ import type {
   MultipartUpload,
   ObjectInfo,
   ObjectStore,
+  PutBody,
   PutOptions,
   StoreCapabilities,
 } from '../../object-store.ts';
@@ -34,8 +35,9 @@ import { createS3Client, type ResolvedEndpoint, type S3StoreOptions, type S3Tuni
 import { headObject } from './info.ts';
 import { readRange, requestedRange } from './ranges.ts';
 import { S3MultipartUpload } from './multipart.ts';
-import { checkDeclaredSize, putFileContents, putStream, S3_MAX_OBJECT_SIZE, sourceSize, type WriteTarget } from './writes.ts';
+import { checkDeclaredSize, putBytes, putFileContents, putStream, S3_MAX_OBJECT_SIZE, sourceSize, type WriteTarget } from './writes.ts';
 import { copyObject } from './copy.ts';
+import type { DirectPut } from './direct-put.ts';
 import { listObjects } from './list.ts';
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
@@ -71,6 +73,7 @@ class S3ObjectStore implements S3Store {
   readonly capabilities = CAPABILITIES;
   readonly client: S3Client;
   readonly tuning: S3Tuning;
+  readonly directPut: DirectPut | undefined;
   readonly #endpoint: ResolvedEndpoint;
   readonly #env: S3ErrorEnv;
   readonly #region: string;
@@ -80,6 +83,7 @@ class S3ObjectStore implements S3Store {
     const setup = createS3Client(options);
     this.client = setup.client;
     this.tuning = tuningOf(options);
+    this.directPut = setup.directPut;
     this.#endpoint = setup.endpoint;
     this.#region = setup.region;
     this.#env = { endpoint: setup.endpoint.display, credentialsHint: setup.credentialsHint, secrets: setup.secrets };
@@ -121,12 +125,13 @@ class S3ObjectStore implements S3Store {
     return existsViaHead(() => this.head(bucket, key));
   }
 
-  put(bucket: string, key: string, body: Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+  put(bucket: string, key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectInfo> {
     const ctx = this.#ctx('write', bucket, key);
     return guard(ctx, async () => {
       validateKey(key);
       checkDeclaredSize(options.size, ctx);
-      return putStream(this, this.#target(bucket, key, options, ctx), body);
+      const target = this.#target(bucket, key, options, ctx);
+      return body instanceof Uint8Array ? putBytes(this, target, body) : putStream(this, target, body);
     });
   }
 

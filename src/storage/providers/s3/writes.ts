@@ -6,15 +6,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ObjectInfo, PartInfo, PutOptions } from '../../object-store.ts';
-import { s3Error, type S3ErrorContext } from './errors.ts';
+import { s3Error, withSignal, type S3ErrorContext } from './errors.ts';
 import { GuardedBody, sendGuarded } from './body.ts';
 import { headObject, quoteEtag } from './info.ts';
 import { assertAbsent, runLimited, type S3MultipartUpload } from './multipart.ts';
 import { MAX_PARTS, type S3Tuning } from './options.ts';
+import type { DirectPut } from './direct-put.ts';
 
 /** 5 TiB, the S3 object size limit. */
 export const S3_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
@@ -23,6 +24,8 @@ export const S3_MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 export interface WriteCore {
   readonly client: S3Client;
   readonly tuning: S3Tuning;
+  /** Direct PutObject for small bodies, where the endpoint allows it. */
+  readonly directPut: DirectPut | undefined;
   /** Starts a multipart upload tracked by the store (aborted on close). */
   startMultipart(bucket: string, key: string, options: PutOptions, contentType: string): Promise<S3MultipartUpload>;
 }
@@ -53,6 +56,31 @@ export async function putStream(core: WriteCore, t: WriteTarget, body: Readable)
   // Fail fast instead of uploading parts for nothing; If-None-Match on completion stays the real guard.
   if (ifNoneMatch === true) await assertAbsent(core.client, t.bucket, t.key, t.ctx);
   return putWithUpload(core, t, body);
+}
+
+/** Stores bytes in memory: one PutObject with a buffer body (no stream to guard), or streamed when too large for one. */
+export async function putBytes(core: WriteCore, t: WriteTarget, bytes: Uint8Array): Promise<ObjectInfo> {
+  const size = bytes.length;
+  if (t.options.size !== undefined && t.options.size !== size) {
+    throw s3Error('Corrupt', `received ${size} bytes, ${t.options.size} were declared`, t.ctx);
+  }
+  if (size > core.tuning.singlePutMax) return putStream(core, t, Readable.from([bytes], { objectMode: false }));
+  const done = (etag: string | undefined): ObjectInfo =>
+    ({ bucket: t.bucket, key: t.key, size, etag: quoteEtag(etag), lastModified: new Date(), contentType: t.contentType });
+  if (core.directPut !== undefined) {
+    const { bucket, key, contentType, options: { md5, ifNoneMatch, signal } } = t;
+    return done(await core.directPut.put({ bucket, key, bytes, contentType, md5, ifNoneMatch, signal }));
+  }
+  const out = await core.client.send(new PutObjectCommand({
+    Bucket: t.bucket,
+    Key: t.key,
+    Body: bytes,
+    ContentLength: size,
+    ContentType: t.contentType,
+    ...(t.options.md5 === undefined ? {} : { ContentMD5: Buffer.from(t.options.md5, 'hex').toString('base64') }),
+    ...(t.options.ifNoneMatch === true ? { IfNoneMatch: '*' } : {}),
+  }), withSignal(t.options.signal));
+  return done(out.ETag);
 }
 
 async function putSingle(client: S3Client, t: WriteTarget, body: Readable, size: number): Promise<ObjectInfo> {
