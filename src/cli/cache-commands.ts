@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CACHE_TIERS, openTier, type CacheTier } from '../cache/cache-tiers.ts';
+import type { CACHE_TIERS, CacheTier, openTier } from '../cache/cache-tiers.ts';
 import type { CacheStats } from '../cache/disk-cache.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
@@ -10,6 +10,8 @@ interface TierFlags {
   json?: boolean;
 }
 
+/** `CACHE_TIERS`, copied for the help text: the cache code (node:sqlite) loads only when a command runs (tsc checks it is the same list). */
+const TIERS: typeof CACHE_TIERS = ['storage', 'previews', 'converter'];
 
 /** The stats of each tier as a table. */
 export function renderStatsTable(rows: readonly CacheStats[]): string {
@@ -24,15 +26,17 @@ export function renderStatsTable(rows: readonly CacheStats[]): string {
 }
 
 function tiersOf(flag: string | undefined): readonly CacheTier[] {
-  if (flag === undefined) return CACHE_TIERS;
-  if ((CACHE_TIERS as readonly string[]).includes(flag)) return [flag as CacheTier];
-  throw new CliError(`--tier "${flag}": expected one of ${CACHE_TIERS.join(', ')}`, 2);
+  if (flag === undefined) return TIERS;
+  if ((TIERS as readonly string[]).includes(flag)) return [flag as CacheTier];
+  throw new CliError(`--tier "${flag}": expected one of ${TIERS.join(', ')}`, 2);
 }
 
 /** Runs `fn` on each chosen tier, opened beside a possibly running server (no repair). */
 async function eachTier<T>(cmd: Command, flag: string | undefined, fn: (cache: Awaited<ReturnType<typeof openTier>>) => Promise<T>): Promise<T[]> {
   const tiers = tiersOf(flag);
   const config = configFor(cmd);
+  // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+  const { openTier } = await import('../cache/cache-tiers.ts');
   const out: T[] = [];
   for (const tier of tiers) {
     const cache = await openTier(config, tier, { repair: false });
@@ -52,7 +56,7 @@ async function eachTier<T>(cmd: Command, flag: string | undefined, fn: (cache: A
  */
 export function registerCacheCommands(program: Command): void {
   const cache = program.command('cache').description('disk caches (remote originals, previews, conversions)');
-  const tierHelp = `one cache: ${CACHE_TIERS.join(', ')} (default: all)`;
+  const tierHelp = `one cache: ${TIERS.join(', ')} (default: all)`;
   cache.command('stats')
     .description('entries, size, hits, misses, bytes served and fetched, evictions per cache')
     .option('--tier <tier>', tierHelp)

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { certificateRequestProblem, createCertificates, KEY_TYPES, writeCertificateFiles, type KeyType } from '../rolesanywhere/certs.ts';
+import type { KEY_TYPES, KeyType } from '../rolesanywhere/certs.ts';
 import { CliError } from './cli-error.ts';
+
+/** `KEY_TYPES`, copied for the help text: the certificate code loads only when `certs init` runs (tsc checks it is the same list). */
+const KEY_TYPE_NAMES: typeof KEY_TYPES = ['rsa', 'ec'];
 
 interface InitOptions {
   cn: string;
@@ -36,9 +39,11 @@ export function registerCertsCommands(program: Command): void {
     .requiredOption('--ou <unit>', 'organizational unit (OU)')
     .requiredOption('--days <n>', 'validity in days')
     .option('--out <dir>', 'folder to write to', '.')
-    .option('--key-type <type>', `key algorithm: ${KEY_TYPES.join(' (2048-bit) or ')} (P-256)`, 'rsa')
+    .option('--key-type <type>', `key algorithm: ${KEY_TYPE_NAMES.join(' (2048-bit) or ')} (P-256)`, 'rsa')
     .option('--force', 'replace existing files', false)
     .action(async (opts: InitOptions) => {
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { certificateRequestProblem, createCertificates, writeCertificateFiles } = await import('../rolesanywhere/certs.ts');
       const days = /^\d+$/u.test(opts.days) ? Number(opts.days) : Number.NaN;
       const request = { cn: opts.cn, o: opts.o, ou: opts.ou, days, keyType: opts.keyType as KeyType };
       const problem = certificateRequestProblem(request);

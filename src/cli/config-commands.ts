@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SECRET_SETTINGS } from '../config/schema.ts';
-import { defaultStoreFactory } from '../links/connection-stores.ts';
-import { checkRemoteLinks } from '../links/remote-links-file.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
@@ -29,6 +27,9 @@ export function registerConfigCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const c = configFor(cmd);
       process.stdout.write(`settings are valid (${c.envFile ?? 'environment only'}); ${SECRET_SETTINGS.size} secret settings are never printed\n`);
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { checkRemoteLinks } = await import('../links/remote-links-file.ts');
+      const { defaultStoreFactory } = await import('../links/connection-stores.ts');
       const links = await checkRemoteLinks(c.remoteLinksPath, defaultStoreFactory());
       if (links.errors.length > 0) throw new CliError(`${c.remoteLinksPath} is invalid:\n  ${links.errors.join('\n  ')}`, 2);
       if (!links.missing) process.stdout.write(`${c.remoteLinksPath} is valid: ${links.connections.length} connection(s) ${links.connections.join(', ')}\n`);

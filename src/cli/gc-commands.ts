@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { createCatalog } from '../catalog/create-catalog.ts';
 import { parseDuration } from '../config/units.ts';
-import { collectGarbage, type GcReport } from '../services/gc.ts';
-import { openPrimaryStore } from '../storage/create-store.ts';
-import { openTier } from '../cache/cache-tiers.ts';
-import { withCache } from '../cache/caching-store.ts';
+import type { GcReport } from '../services/gc.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
@@ -40,6 +36,12 @@ export function registerGcCommands(program: Command): void {
       const minAgeMs = parseDuration(flags.minAge);
       if (minAgeMs === undefined) throw new CliError(`--min-age "${flags.minAge}": expected a duration such as 1h or 30m`, 2);
       const config = configFor(cmd);
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { createCatalog } = await import('../catalog/create-catalog.ts');
+      const { openPrimaryStore } = await import('../storage/create-store.ts');
+      const { openTier } = await import('../cache/cache-tiers.ts');
+      const { withCache } = await import('../cache/caching-store.ts');
+      const { collectGarbage } = await import('../services/gc.ts');
       const catalog = await createCatalog({ url: config.catalogUrl });
       const { store: primary } = await openPrimaryStore(config, { maxAttempts: 2 });
       // Deleting through the storage cache drops its copy too, or the server would go on serving removed originals.

@@ -1,10 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { createApp } from '../app.ts';
-import { createLogger } from '../logger.ts';
-import { LinkImporter, readLines, type ImportProgress, type ImportReport } from '../services/link-import.ts';
+import type { ImportProgress, ImportReport } from '../services/link-import.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
@@ -25,8 +22,9 @@ function printReport(r: ImportReport, json: boolean): void {
 }
 
 /** A progress bar over the file's bytes, on a terminal only. */
-function progressBar(totalBytes: number): { update(p: ImportProgress): void; stop(): void } {
+async function progressBar(totalBytes: number): Promise<{ update(p: ImportProgress): void; stop(): void }> {
   if (process.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
+  const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar({
     format: 'links {bar} {percentage}% | {lines} lines | {imported} imported, {skipped} skipped, {failed} bad',
     hideCursor: true,
@@ -58,8 +56,12 @@ export function registerLinksCommands(program: Command): void {
       if (!Number.isSafeInteger(datasetId) || datasetId <= 0) throw new CliError(`--dataset "${flags.dataset}": expected a dataset id`, 2);
       const size = await stat(file).then((s) => s.size, () => { throw new CliError(`cannot read ${file}`, 2); });
       const config = configFor(cmd);
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { createLogger } = await import('../logger.ts');
+      const { createApp } = await import('../app.ts');
+      const { LinkImporter, readLines } = await import('../services/link-import.ts');
       const app = await createApp(config, createLogger('warn', process.stderr), { serving: false });
-      const bar = progressBar(size);
+      const bar = await progressBar(size);
       try {
         const { catalog, items } = app.services;
         const dataset = await catalog.datasets.get(datasetId);

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
-import { RemoteLinksError } from '../links/remote-links-file.ts';
 import { CliError } from './cli-error.ts';
-import { createLogger } from '../logger.ts';
 import { configFor } from './load.ts';
 
 /** `stowage serve` (alias `up`): starts the HTTP service until SIGINT/SIGTERM. */
@@ -11,6 +8,10 @@ export function registerServe(program: Command): void {
     .description('start the HTTP service (HOST:PORT, data under DATA_PATH)')
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFor(cmd);
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { createLogger } = await import('../logger.ts');
+      const { createApp } = await import('../app.ts');
+      const { RemoteLinksError } = await import('../links/remote-links-file.ts');
       const log = createLogger(config.logLevel);
       const app = await createApp(config, log).catch((err: unknown) => {
         // Like a bad setting: exit 2 with every line to fix.

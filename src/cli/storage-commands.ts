@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { ACCESS_OPERATIONS, accessOk, type AccessResult, type BucketAccess } from '../storage/access-check.ts';
-import { ABANDONED_UPLOAD_AGE_MS, checkPrimaryBuckets, openPrimaryStore, sweepPrimaryBuckets } from '../storage/create-store.ts';
+import type { ACCESS_OPERATIONS, AccessResult, BucketAccess } from '../storage/access-check.ts';
 import { parseDuration } from '../config/units.ts';
-import { describeProviderEndpoint } from '../storage/provider-factory.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
+
+/** The columns of the table: `ACCESS_OPERATIONS`, copied so as not to load the storage code before a command runs (tsc checks it is the same list). */
+const OPERATIONS: typeof ACCESS_OPERATIONS = ['write', 'read', 'list', 'multipart', 'delete'];
 
 function cell(r: AccessResult): string {
   if (r.ok) return 'ok';
@@ -14,11 +15,11 @@ function cell(r: AccessResult): string {
 
 /** Renders the check as a table, then one line per failure with its message. */
 export function renderAccessTable(provider: string, endpoint: string, rows: BucketAccess[]): string {
-  const header = ['provider', 'endpoint', 'bucket', ...ACCESS_OPERATIONS];
-  const body = rows.map((r) => [provider, endpoint, r.bucket, ...ACCESS_OPERATIONS.map((op) => cell(r.results[op]))]);
+  const header = ['provider', 'endpoint', 'bucket', ...OPERATIONS];
+  const body = rows.map((r) => [provider, endpoint, r.bucket, ...OPERATIONS.map((op) => cell(r.results[op]))]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const details = rows.flatMap((r) => ACCESS_OPERATIONS.flatMap((op) => {
+  const details = rows.flatMap((r) => OPERATIONS.flatMap((op) => {
     const res = r.results[op];
     return res.ok || res.skipped === true ? [] : [`${r.bucket} ${op}: ${res.message}`];
   }));
@@ -32,6 +33,10 @@ export function registerStorageCommands(program: Command): void {
     .description('check read, write, list, multipart and delete on both buckets and print a table')
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFor(cmd);
+      // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+      const { checkPrimaryBuckets, openPrimaryStore } = await import('../storage/create-store.ts');
+      const { accessOk } = await import('../storage/access-check.ts');
+      const { describeProviderEndpoint } = await import('../storage/provider-factory.ts');
       const { store } = await openPrimaryStore(config, { maxAttempts: 2 });
       try {
         const rows = await checkPrimaryBuckets(config, store);
@@ -48,6 +53,7 @@ export function registerStorageCommands(program: Command): void {
       const age = parseDuration(opts.olderThan);
       if (age === undefined) throw new CliError(`--older-than "${opts.olderThan}": expected a duration such as 24h or 30m`, 2);
       const config = configFor(cmd);
+      const { ABANDONED_UPLOAD_AGE_MS, openPrimaryStore, sweepPrimaryBuckets } = await import('../storage/create-store.ts');
       const primary = await openPrimaryStore(config, { maxAttempts: 2 });
       try {
         const n = await sweepPrimaryBuckets(config, primary, age ?? ABANDONED_UPLOAD_AGE_MS);

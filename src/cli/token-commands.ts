@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { announceChange } from '../catalog/change-feed.ts';
-import { createCatalog } from '../catalog/create-catalog.ts';
 import type { Catalog } from '../catalog/types.ts';
-import { AuthService } from '../services/auth.ts';
 import { CliError } from './cli-error.ts';
 import { configFor } from './load.ts';
 
 async function withCatalog<T>(cmd: Command, fn: (c: Catalog, adminToken: string | undefined) => Promise<T>): Promise<T> {
   const config = configFor(cmd);
+  // Loaded on use, like every heavy module of a command: main.ts registers all commands, so each loads only what it runs.
+  const { createCatalog } = await import('../catalog/create-catalog.ts');
   const catalog = await createCatalog({ url: config.catalogUrl });
   try {
     return await fn(catalog, config.adminToken);
@@ -24,6 +23,7 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--name <name>', 'a label for the key')
     .option('--admin', 'grant admin rights', false)
     .action(async (opts: { name: string; admin: boolean }, cmd: Command) => {
+      const { AuthService } = await import('../services/auth.ts');
       const created = await withCatalog(cmd, (c, admin) => new AuthService(c, admin).createKey(opts.name, opts.admin ? 'admin' : 'user'));
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(`created key ${created.info.id} "${created.info.name}" (${created.info.role}); it is not shown again\n`);
@@ -50,6 +50,7 @@ export function registerTokenCommands(program: Command): void {
       const n = await withCatalog(cmd, (c) => c.apiKeys.revoke(target));
       if (n === 0) throw new CliError(`no active key with id or name "${idOrName}"`);
       // Running instances on a PostgreSQL catalog forget the key at once, not at the end of their cache lifetime.
+      const { announceChange } = await import('../catalog/change-feed.ts');
       await announceChange(configFor(cmd).catalogUrl, 'api-keys');
       process.stdout.write(`revoked ${n} key(s)\n`);
     });
