@@ -1,31 +1,69 @@
 /**
- * Requests answered before Fastify routes them: a warm preview held in
- * memory is a map lookup and one write, and Fastify's per-request work
- * (routing, request and reply objects, hooks) would cost more than that.
- * A handler answers only what it is sure of and leaves everything else —
- * conditional and range requests, signed URLs, misses — to the routes,
- * which give the same answer the slower way.
+ * Requests answered before Fastify routes them: a warm preview or a small
+ * original held in memory is a map lookup and one write, and Fastify's
+ * per-request work (routing, request and reply objects, hooks) would cost
+ * more than that. A handler answers only what it is sure of and leaves
+ * everything else — conditional and range requests, signed URLs, misses —
+ * to the routes, which give the same answer the slower way.
+ *
+ * Handlers see a plain request (method, URL, lower-case headers) and return
+ * a whole reply, so the same handler serves requests read by `node:http` and
+ * by the raw lane (raw-lane.ts), which answers keep-alive GETs on the socket.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { FastifyServerFactory } from 'fastify';
+import { attachRawLane } from './raw-lane.ts';
 
-/** Answers a request and returns true, or returns false without touching it. */
-export type FastHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** What a fast handler sees of a request. */
+export interface FastRequest {
+  readonly method: string;
+  /** The request target as sent (path and query). */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A whole 200 reply: lower-case header names, without Content-Length (taken from the body). */
+export interface FastReply {
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Buffer;
+}
+
+/** Answers a request, or returns undefined to leave it to the routes. */
+export type FastHandler = (req: FastRequest) => FastReply | undefined;
 
 /** The fast handlers of one server; see the module comment. */
 export class FastPaths {
   readonly #handlers: FastHandler[] = [];
-  /** Set when the server starts closing: from then on Fastify answers everything (503s included). */
-  closing = false;
+  readonly #onClosing: Array<() => void> = [];
+  #closing = false;
 
   add(handler: FastHandler): void {
     this.#handlers.push(handler);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closing) return false;
-    for (const h of this.#handlers) if (h(req, res)) return true;
-    return false;
+  /** The first handler's reply, or undefined (always, once the server is closing: Fastify then answers 503s). */
+  answer(req: FastRequest): FastReply | undefined {
+    if (this.#closing) return undefined;
+    for (const h of this.#handlers) {
+      const reply = h(req);
+      if (reply !== undefined) return reply;
+    }
+    return undefined;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Marks the server as closing and tells the listeners (the raw lane ends its idle connections). */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const f of this.#onClosing) f();
+  }
+
+  onClosing(f: () => void): void {
+    this.#onClosing.push(f);
   }
 }
 
@@ -36,16 +74,26 @@ interface ServerTimeouts {
   connectionTimeout?: number;
 }
 
-/** A Fastify `serverFactory` whose server tries `paths` before Fastify's handler. */
+function sendNode(res: ServerResponse, r: FastReply): void {
+  res.statusCode = 200;
+  for (const [name, value] of r.headers) res.setHeader(name, value);
+  res.setHeader('content-length', r.body.length);
+  res.end(r.body);
+}
+
+/** A Fastify `serverFactory` whose server tries `paths` before Fastify's handler, with the raw lane in front. */
 export function fastServerFactory(paths: FastPaths): FastifyServerFactory {
   return (handler, options) => {
     const server: Server = createServer((req, res) => {
-      if (!paths.handle(req, res)) handler(req, res);
+      const reply = req.method === 'GET' ? paths.answer({ method: 'GET', url: req.url ?? '', headers: req.headers }) : undefined;
+      if (reply === undefined) handler(req, res);
+      else sendNode(res, reply);
     });
     const o = options as ServerTimeouts;
     if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
     if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
     server.setTimeout(o.connectionTimeout ?? 0);
+    attachRawLane(server, paths);
     return server;
   };
 }

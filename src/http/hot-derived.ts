@@ -8,11 +8,10 @@
  * still held. Only immutable sources are remembered, so a URL always means
  * the same bytes.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HotObjectCache } from '../cache/hot-objects.ts';
 import type { MediaCache } from '../media/convert-service.ts';
 import type { AuthService } from '../services/auth.ts';
-import type { FastHandler } from './fast-path.ts';
+import type { FastHandler, FastReply, FastRequest } from './fast-path.ts';
 
 /** Where derived images of one kind live: the disk cache, and the in-memory copies of small ones. */
 export interface DerivedTier {
@@ -55,36 +54,30 @@ export class HotDerivedUrls {
   }
 
   /** The fast handler: plain GETs with an API key, no range, no validator. */
-  readonly handler: FastHandler = (req, res) => {
-    if (req.method !== 'GET' || req.url === undefined) return false;
+  readonly handler: FastHandler = (req) => {
     const r = this.#urls.get(req.url);
-    if (r === undefined || !this.#plain(req)) return false;
+    if (r === undefined || !plainKeyedGet(req, this.#auth)) return undefined;
     const held = r.tier.hot.get(r.tier.name, r.hotKey);
     if (held === undefined || !r.tier.cache.memoryHit(r.key, held.bytes.length)) {
       this.#urls.delete(req.url);
-      return false;
+      return undefined;
     }
-    send(res, held.bytes, held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl);
-    return true;
+    return derivedReply(held.bytes, held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl);
   };
+}
 
-  #plain(req: IncomingMessage): boolean {
-    const h = req.headers;
-    if (h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
-    const key = h['x-api-key'];
-    return typeof key === 'string' && this.#auth.knownPrincipal(key) !== undefined;
-  }
+/** A GET with a known API key and nothing that asks for more than the whole object (range, validators). */
+export function plainKeyedGet(req: FastRequest, auth: AuthService): boolean {
+  const h = req.headers;
+  if (req.method !== 'GET' || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
+  const key = h['x-api-key'];
+  return typeof key === 'string' && auth.knownPrincipal(key) !== undefined;
 }
 
 /** The headers the preview routes send for a hit served whole. */
-function send(res: ServerResponse, bytes: Buffer, contentType: string, etag: string, cacheControl: string): void {
-  res.writeHead(200, {
-    'content-type': contentType,
-    etag,
-    'cache-control': cacheControl,
-    'accept-ranges': 'bytes',
-    'x-stowage-cache': 'hit',
-    'content-length': bytes.length,
-  });
-  res.end(bytes);
+function derivedReply(body: Buffer, contentType: string, etag: string, cacheControl: string): FastReply {
+  return {
+    headers: [['content-type', contentType], ['etag', etag], ['cache-control', cacheControl], ['accept-ranges', 'bytes'], ['x-stowage-cache', 'hit']],
+    body,
+  };
 }

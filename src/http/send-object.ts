@@ -4,6 +4,7 @@ import type { HotEntry, HotObjectCache } from '../cache/hot-objects.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
 import { contentTypeFor, DEFAULT_CONTENT_TYPE } from '../storage/content-type.ts';
+import { STORED_CACHE_CONTROL } from './hot-originals.ts';
 
 /** How to send one stored object. */
 export interface SendOptions {
@@ -98,7 +99,7 @@ function setHeaders(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range
   reply.header('accept-ranges', 'bytes').header('etag', info.etag)
     .header('last-modified', info.lastModified.toUTCString())
     .header('content-type', o.contentType ?? storedType(o, info))
-    .header('cache-control', 'private, max-age=3600');
+    .header('cache-control', STORED_CACHE_CONTROL);
   if (range === undefined) {
     reply.header('content-length', info.size);
     if (o.checksum) reply.header('x-content-checksum-sha256', o.checksum);

@@ -29,7 +29,7 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
     requestTimeout: 0,
   });
   app.addHook('preClose', (done) => {
-    fast.closing = true;
+    fast.close();
     done();
   });
   app.setErrorHandler(errorHandler);

@@ -5,6 +5,7 @@ import { requirePrincipal } from './auth-hook.ts';
 import type { FastPaths } from './fast-path.ts';
 import { registerPreviewRoutes } from './preview-routes.ts';
 import { registerRemoteRoutes } from './remote-routes.ts';
+import { hotOriginalsHandler } from './hot-originals.ts';
 import { sendObject } from './send-object.ts';
 
 /**
@@ -22,6 +23,7 @@ export function registerStorageRoutes(app: FastifyInstance, services: Services, 
     if (key === '') throw new AppError('NotFound', 'no key in path', { bucket });
     return sendObject(req, reply, { store: services.store, bucket, key, conditional: true, hot: services.hot });
   };
+  fast?.add(hotOriginalsHandler(buckets, services.hot, services.auth));
   for (const bucket of buckets) {
     app.route({ method: ['GET', 'HEAD'], url: `/${bucket}/*`, handler: handlerFor(bucket) });
   }

@@ -1,0 +1,36 @@
+/**
+ * Small immutable originals held in memory ({@link HotObjectCache}), answered
+ * at `GET /<bucket>/<key>` before routing (see fast-path.ts) with the headers
+ * the storage routes send for them. Only a plain GET with a known API key and
+ * a path that needs no decoding; everything else goes to the routes.
+ */
+import type { HotObjectCache } from '../cache/hot-objects.ts';
+import type { AuthService } from '../services/auth.ts';
+import { DEFAULT_CONTENT_TYPE } from '../storage/content-type.ts';
+import type { FastHandler } from './fast-path.ts';
+import { plainKeyedGet } from './hot-derived.ts';
+
+/** Cache-Control of stored objects (as send-object.ts sends it). */
+export const STORED_CACHE_CONTROL = 'private, max-age=3600';
+
+/** The fast handler for the given buckets' paths. */
+export function hotOriginalsHandler(buckets: ReadonlySet<string>, hot: HotObjectCache, auth: AuthService): FastHandler {
+  return (req) => {
+    const { url } = req;
+    const slash = url.indexOf('/', 1);
+    if (slash < 0 || url.includes('?') || url.includes('%')) return undefined;
+    const bucket = url.slice(1, slash);
+    const key = url.slice(slash + 1);
+    if (key === '' || !buckets.has(bucket) || !plainKeyedGet(req, auth)) return undefined;
+    const e = hot.get(bucket, key);
+    if (e === undefined) return undefined;
+    const { info } = e;
+    return {
+      headers: [
+        ['accept-ranges', 'bytes'], ['etag', info.etag], ['last-modified', info.lastModified.toUTCString()],
+        ['content-type', info.contentType ?? DEFAULT_CONTENT_TYPE], ['cache-control', STORED_CACHE_CONTROL],
+      ],
+      body: e.bytes,
+    };
+  };
+}
