@@ -29,7 +29,8 @@ import { sha256b64, uploadSmall } from './lib/provider-stowage.ts';
 import { say, target, type Benchmark, type BenchOutcome } from './lib/report.ts';
 import { allowAnonymousReads } from './lib/s3-public-read.ts';
 import { fmt, mib } from './lib/stats.ts';
-import { logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { cpuProfileWanted, logTail, startStowage, type StowageInstance } from './lib/stowage-process.ts';
+import { summarizeProfiles } from './lib/cpu-profile.ts';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.ts';
 import { NGINX, requireTools, WRK } from './lib/tools.ts';
 import { writeWrkScript } from './lib/wrk.ts';
@@ -155,11 +156,17 @@ async function runCache(): Promise<BenchOutcome> {
   try {
     say('  starting radosgw (memstore)');
     peer = await startPeer('s3', { prefix: `bench${randomBytes(4).toString('hex')}`, dir, memstoreBytes: MEMSTORE_BYTES });
-    stowage = await startStowage({ dataPath: join(dir, 'data'), env: peer.stowageEnv });
+    const profileDir = cpuProfileWanted() ? join(dir, 'profiles') : undefined;
+    stowage = await startStowage({ dataPath: join(dir, 'data'), env: peer.stowageEnv, ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) });
     const { files, paths } = await prepareCorpus(stowage, c.files);
     nginx = await startSides(nginxPath, dir, peer, stowage, paths);
     const warm = await warmBoth(stowage, nginx, paths, files);
-    return outcome(await measureBoth(wrkPath, dir, stowage, nginx, paths, warm, c));
+    const measured = await measureBoth(wrkPath, dir, stowage, nginx, paths, warm, c);
+    if (profileDir !== undefined) {
+      await stowage.stop();
+      await summarizeProfiles(profileDir);
+    }
+    return outcome(measured);
   } catch (err) {
     if (stowage !== undefined) say(`  server log (last lines):\n${logTail(stowage.logPath)}`);
     throw err;

@@ -23,6 +23,12 @@ const KEY_PREFIX = 'stw_';
 // once on every instance; otherwise a revoked key stops working within this.
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 10_000;
+/**
+ * Keys whose hash is remembered for the synchronous check of the fast paths
+ * (hashing costs as much as the rest of a warm answer). Only a key's hash
+ * says whether it is valid; this map only spares hashing it again.
+ */
+const HASHES_MAX = 1_000;
 
 /** SHA-256 hex of a key: what the catalog stores instead of the key. */
 export function hashKey(key: string): string {
@@ -41,6 +47,7 @@ export class AuthService {
   readonly #catalog: Catalog;
   readonly #adminHash: string | undefined;
   readonly #cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  readonly #hashes = new Map<string, string>();
 
   /**
    * @param adminToken `STOWAGE_ADMIN_TOKEN`, when set.
@@ -70,7 +77,13 @@ export class AuthService {
    * take a lookup, or the key is invalid. For request paths that must not wait.
    */
   knownPrincipal(key: string): Principal | undefined {
-    return this.#known(hashKey(key))?.principal;
+    let hash = this.#hashes.get(key);
+    if (hash === undefined) {
+      if (this.#hashes.size >= HASHES_MAX) this.#hashes.clear();
+      hash = hashKey(key);
+      this.#hashes.set(key, hash);
+    }
+    return this.#known(hash)?.principal;
   }
 
   /** The admin key, or a lookup still cached (a known-bad key too: `principal` undefined); undefined when the catalog must be asked. */
