@@ -14,15 +14,26 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { FastifyServerFactory } from 'fastify';
 import { attachRawLane } from './raw-lane.ts';
 
+/**
+ * The only headers a fast handler may read: the raw lane keeps just these
+ * (and refuses a request that repeats one).
+ */
+export const FAST_HEADERS: ReadonlySet<string> = new Set(['x-api-key', 'range', 'if-none-match', 'if-modified-since', 'if-range', 'connection']);
+
 /** What a fast handler sees of a request. */
 export interface FastRequest {
   readonly method: string;
   /** The request target as sent (path and query). */
   readonly url: string;
+  /** Lower-case names; see {@link FAST_HEADERS}. */
   readonly headers: IncomingHttpHeaders;
 }
 
-/** A whole 200 reply: lower-case header names, without Content-Length (taken from the body). */
+/**
+ * A whole 200 reply: lower-case header names, without Content-Length (taken
+ * from the body). Handlers may return the same object for the same answer:
+ * the raw lane then reuses its serialized headers.
+ */
 export interface FastReply {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Buffer;

@@ -29,6 +29,8 @@ export interface RememberedUrl {
   /** The in-memory copy's key in `tier.hot`. */
   hotKey: string;
   cacheControl: string;
+  /** The reply last made from the in-memory copy, reused while the copy is the same. */
+  reply?: FastReply | undefined;
 }
 
 /** URLs remembered at most; the oldest is forgotten first. */
@@ -62,7 +64,8 @@ export class HotDerivedUrls {
       this.#urls.delete(req.url);
       return undefined;
     }
-    return derivedReply(held.bytes, held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl);
+    if (r.reply?.body !== held.bytes) r.reply = derivedReply(held.bytes, held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl);
+    return r.reply;
   };
 }
 

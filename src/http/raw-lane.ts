@@ -15,7 +15,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastPaths, FastReply, FastRequest } from './fast-path.ts';
+import { FAST_HEADERS, type FastPaths, type FastReply, type FastRequest } from './fast-path.ts';
 
 /** Largest request head the lane reads before leaving the request to node:http (which answers 431 past its own limit). */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -121,6 +121,9 @@ function readRequests(socket: Socket, lane: Lane, handOver: (unread: Buffer | un
 /** Headers whose presence means the request is not a plain GET without a body. */
 const NOT_PLAIN = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect']);
 
+/** A header name (RFC 9110 token), lower-cased. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/u;
+
 /** Control characters other than tab, and CR or LF that are not a CRLF pair. */
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/u;
 
@@ -136,34 +139,49 @@ export function parseHead(head: string): FastRequest | undefined {
     const colon = line.indexOf(':');
     if (colon <= 0 || line.charCodeAt(0) <= 32) return undefined;
     const name = line.slice(0, colon).toLowerCase();
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/u.test(name) || name in headers || NOT_PLAIN.has(name)) return undefined;
+    if (!TOKEN.test(name) || NOT_PLAIN.has(name)) return undefined;
+    if (!FAST_HEADERS.has(name)) continue;
+    if (headers[name] !== undefined) return undefined;
     headers[name] = line.slice(colon + 1).trim();
   }
   if (headers['connection'] !== undefined && headers['connection'].toLowerCase() !== 'keep-alive') return undefined;
   return { method: 'GET', url: m[1], headers };
 }
 
-let dateSecond = 0;
-let dateText = '';
+let tailSecond = -1;
+let tailKeepAlive = -1;
+let tail = '';
 
-/** The Date header's value, made once a second. */
-function httpDate(): string {
+/** The headers that change (Date, once a second) and the end of the head. */
+function headTail(keepAliveMs: number): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(now).toUTCString();
+  if (second !== tailSecond || keepAliveMs !== tailKeepAlive) {
+    tailSecond = second;
+    tailKeepAlive = keepAliveMs;
+    tail = `date: ${new Date(now).toUTCString()}\r\nconnection: keep-alive\r\nkeep-alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
   }
-  return dateText;
+  return tail;
+}
+
+/** The status line and fixed headers of replies, kept while a handler reuses the reply. */
+const heads = new WeakMap<FastReply, Buffer>();
+
+function headOf(r: FastReply): Buffer {
+  let head = heads.get(r);
+  if (head === undefined) {
+    let text = 'HTTP/1.1 200 OK\r\n';
+    for (const [name, value] of r.headers) text += `${name}: ${value}\r\n`;
+    head = Buffer.from(`${text}content-length: ${r.body.length}\r\n`, 'latin1');
+    heads.set(r, head);
+  }
+  return head;
 }
 
 function writeReply(socket: Socket, r: FastReply, keepAliveMs: number): void {
-  let head = 'HTTP/1.1 200 OK\r\n';
-  for (const [name, value] of r.headers) head += `${name}: ${value}\r\n`;
-  head += `content-length: ${r.body.length}\r\ndate: ${httpDate()}\r\nconnection: keep-alive\r\n`;
-  head += `keep-alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
   socket.cork();
-  socket.write(head, 'latin1');
+  socket.write(headOf(r));
+  socket.write(headTail(keepAliveMs), 'latin1');
   socket.write(r.body);
   socket.uncork();
 }

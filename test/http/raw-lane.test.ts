@@ -100,7 +100,7 @@ describe('raw lane', () => {
   });
 
   it('parses only plain GETs', () => {
-    assert.deepEqual(parseHead('GET /a/b.jpg HTTP/1.1\r\nHost: x\r\nX-Api-Key:  k '), { method: 'GET', url: '/a/b.jpg', headers: { host: 'x', 'x-api-key': 'k' } });
+    assert.deepEqual(parseHead('GET /a/b.jpg HTTP/1.1\r\nHost: x\r\nX-Api-Key:  k '), { method: 'GET', url: '/a/b.jpg', headers: { 'x-api-key': 'k' } });
     for (const head of [
       'GET /a HTTP/1.0\r\nhost: x',
       'HEAD /a HTTP/1.1\r\nhost: x',
