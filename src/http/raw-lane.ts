@@ -134,16 +134,20 @@ export function parseHead(head: string): FastRequest | undefined {
   const m = /^GET (\/[\x21-\x7e]*) HTTP\/1\.1$/u.exec(lines[0] ?? '');
   if (m?.[1] === undefined) return undefined;
   const headers: Record<string, string> = {};
+  let hosts = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] ?? '';
     const colon = line.indexOf(':');
     if (colon <= 0 || line.charCodeAt(0) <= 32) return undefined;
     const name = line.slice(0, colon).toLowerCase();
     if (!TOKEN.test(name) || NOT_PLAIN.has(name)) return undefined;
+    if (name === 'host') hosts++;
     if (!FAST_HEADERS.has(name)) continue;
     if (headers[name] !== undefined) return undefined;
     headers[name] = line.slice(colon + 1).trim();
   }
+  // HTTP/1.1 wants exactly one Host (node:http answers 400 otherwise).
+  if (hosts !== 1) return undefined;
   if (headers['connection'] !== undefined && headers['connection'].toLowerCase() !== 'keep-alive') return undefined;
   return { method: 'GET', url: m[1], headers };
 }
