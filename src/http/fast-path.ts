@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { FastifyServerFactory } from 'fastify';
+import type { AuthService } from '../services/auth.ts';
 import { attachRawLane } from './raw-lane.ts';
 
 /**
@@ -37,6 +38,14 @@ export interface FastRequest {
 export interface FastReply {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Buffer;
+}
+
+/** A GET with a known API key and nothing that asks for more than the whole object (range, validators). */
+export function plainKeyedGet(req: FastRequest, auth: AuthService): boolean {
+  const h = req.headers;
+  if (req.method !== 'GET' || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
+  const key = h['x-api-key'];
+  return typeof key === 'string' && auth.knownPrincipal(key) !== undefined;
 }
 
 /** Answers a request, or returns undefined to leave it to the routes. */

@@ -11,7 +11,7 @@
 import type { HotObjectCache } from '../cache/hot-objects.ts';
 import type { MediaCache } from '../media/convert-service.ts';
 import type { AuthService } from '../services/auth.ts';
-import type { FastHandler, FastReply, FastRequest } from './fast-path.ts';
+import { plainKeyedGet, type FastHandler, type FastReply } from './fast-path.ts';
 
 /** Where derived images of one kind live: the disk cache, and the in-memory copies of small ones. */
 export interface DerivedTier {
@@ -64,23 +64,14 @@ export class HotDerivedUrls {
       this.#urls.delete(req.url);
       return undefined;
     }
-    if (r.reply?.body !== held.bytes) r.reply = derivedReply(held.bytes, held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl);
+    if (r.reply?.body !== held.bytes) {
+      r.reply = { headers: derivedHeaders(held.info.contentType ?? 'application/octet-stream', held.info.etag, r.cacheControl, 'hit'), body: held.bytes };
+    }
     return r.reply;
   };
 }
 
-/** A GET with a known API key and nothing that asks for more than the whole object (range, validators). */
-export function plainKeyedGet(req: FastRequest, auth: AuthService): boolean {
-  const h = req.headers;
-  if (req.method !== 'GET' || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
-  const key = h['x-api-key'];
-  return typeof key === 'string' && auth.knownPrincipal(key) !== undefined;
-}
-
-/** The headers the preview routes send for a hit served whole. */
-function derivedReply(body: Buffer, contentType: string, etag: string, cacheControl: string): FastReply {
-  return {
-    headers: [['content-type', contentType], ['etag', etag], ['cache-control', cacheControl], ['accept-ranges', 'bytes'], ['x-stowage-cache', 'hit']],
-    body,
-  };
+/** The headers of a derived image (preview, conversion) the routes and the fast path send; `state` is `hit` or `miss`. */
+export function derivedHeaders(contentType: string, etag: string, cacheControl: string, state: string): Array<[string, string]> {
+  return [['content-type', contentType], ['etag', etag], ['cache-control', cacheControl], ['accept-ranges', 'bytes'], ['x-stowage-cache', state]];
 }

@@ -7,11 +7,8 @@
 import type { HotEntry, HotObjectCache } from '../cache/hot-objects.ts';
 import type { AuthService } from '../services/auth.ts';
 import { DEFAULT_CONTENT_TYPE } from '../storage/content-type.ts';
-import type { FastHandler, FastReply } from './fast-path.ts';
-import { plainKeyedGet } from './hot-derived.ts';
-
-/** Cache-Control of stored objects (as send-object.ts sends it). */
-export const STORED_CACHE_CONTROL = 'private, max-age=3600';
+import { plainKeyedGet, type FastHandler, type FastReply } from './fast-path.ts';
+import { objectHeaders } from './send-object.ts';
 
 /** The fast handler for the given buckets' paths. */
 export function hotOriginalsHandler(buckets: ReadonlySet<string>, hot: HotObjectCache, auth: AuthService): FastHandler {
@@ -28,20 +25,10 @@ export function hotOriginalsHandler(buckets: ReadonlySet<string>, hot: HotObject
     if (e === undefined) return undefined;
     let reply = replies.get(e);
     if (reply === undefined) {
-      reply = replyOf(e);
+      // As the storage routes answer a whole object (they send its stored type).
+      reply = { headers: objectHeaders(e.info, e.info.contentType ?? DEFAULT_CONTENT_TYPE), body: e.bytes };
       replies.set(e, reply);
     }
     return reply;
-  };
-}
-
-/** The headers the storage routes send for a whole object. */
-function replyOf({ info, bytes }: HotEntry): FastReply {
-  return {
-    headers: [
-      ['accept-ranges', 'bytes'], ['etag', info.etag], ['last-modified', info.lastModified.toUTCString()],
-      ['content-type', info.contentType ?? DEFAULT_CONTENT_TYPE], ['cache-control', STORED_CACHE_CONTROL],
-    ],
-    body: bytes,
   };
 }

@@ -12,7 +12,7 @@ import type { ObjectAt } from '../media/preview-source.ts';
 import type { Services } from '../services/services.ts';
 import { pathOf } from './auth-hook.ts';
 import type { FastPaths } from './fast-path.ts';
-import { HotDerivedUrls, type DerivedTier, type RememberedUrl } from './hot-derived.ts';
+import { derivedHeaders, HotDerivedUrls, type DerivedTier, type RememberedUrl } from './hot-derived.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
 import { linkOfRemotePath } from './remote-routes.ts';
 import { etagMatches, sendObject } from './send-object.ts';
@@ -190,8 +190,7 @@ function sendStream(req: FastifyRequest, reply: FastifyReply, entry: CachedEntry
 /** Type, ETag, caching, length or range (206), and `x-stowage-cache: hit|miss`; returns the range served. */
 function setHeaders(req: FastifyRequest, reply: FastifyReply, s: Sendable, cacheControl: string, state: string): ResolvedRange | undefined {
   const range = parseRange(req.headers.range, s.size);
-  reply.header('content-type', s.contentType).header('etag', s.etag).header('cache-control', cacheControl)
-    .header('accept-ranges', 'bytes').header('x-stowage-cache', state);
+  for (const [name, value] of derivedHeaders(s.contentType, s.etag, cacheControl, state)) reply.header(name, value);
   if (range === undefined) reply.header('content-length', s.size);
   else reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${s.size}`).header('content-length', range.end - range.start + 1);
   return range;

@@ -21,11 +21,6 @@ import { FAST_HEADERS, type FastPaths, type FastReply, type FastRequest } from '
 const MAX_HEAD_BYTES = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-/** When a connection last read a request, in sweeps. */
-interface IdleClock {
-  tick: number;
-}
-
 /** How often idle connections are looked for. */
 const SWEEP_MS = 1000;
 
@@ -33,7 +28,8 @@ const SWEEP_MS = 1000;
 export function attachRawLane(server: Server, paths: FastPaths): void {
   const nodeListeners = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
-  const open = new Map<Socket, IdleClock>();
+  /** The lane's connections, with the sweep in which each last read a request. */
+  const open = new Map<Socket, number>();
   let sweeps = 0;
   const handOver = (socket: Socket, unread: Buffer | undefined): void => {
     open.delete(socket);
@@ -42,9 +38,8 @@ export function attachRawLane(server: Server, paths: FastPaths): void {
   };
   server.on('connection', (socket: Socket) => {
     if (paths.closing) return handOver(socket, undefined);
-    const clock: IdleClock = { tick: sweeps };
-    open.set(socket, clock);
-    const lane = { paths, touch: () => { clock.tick = sweeps; }, keepAlive: () => server.keepAliveTimeout };
+    open.set(socket, sweeps);
+    const lane = { paths, touch: () => void open.set(socket, sweeps), keepAlive: () => server.keepAliveTimeout };
     readRequests(socket, lane, (unread) => handOver(socket, unread), () => open.delete(socket));
   });
   // One timer for all connections instead of a socket timeout each (re-armed on every read and
@@ -53,7 +48,7 @@ export function attachRawLane(server: Server, paths: FastPaths): void {
   const sweeper = setInterval(() => {
     sweeps++;
     const limit = Math.max(1, Math.ceil(server.keepAliveTimeout / SWEEP_MS));
-    for (const [socket, clock] of open) if (sweeps - clock.tick > limit) socket.destroy();
+    for (const [socket, last] of open) if (sweeps - last > limit) socket.destroy();
   }, SWEEP_MS);
   sweeper.unref();
   // Connections of the lane are idle between requests (answers are written at once): end them.

@@ -4,7 +4,6 @@ import type { HotEntry, HotObjectCache } from '../cache/hot-objects.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { parseRange, type ResolvedRange } from './range.ts';
 import { contentTypeFor, DEFAULT_CONTENT_TYPE } from '../storage/content-type.ts';
-import { STORED_CACHE_CONTROL } from './hot-originals.ts';
 
 /** How to send one stored object. */
 export interface SendOptions {
@@ -95,11 +94,16 @@ function sendEntry(req: FastifyRequest, reply: FastifyReply, o: SendOptions, e: 
   return reply.send(range === undefined ? e.bytes : e.bytes.subarray(range.start, range.end + 1));
 }
 
+/** The headers of every answer with an object's bytes (also sent by the fast path, hot-originals.ts). */
+export function objectHeaders(info: ObjectInfo, contentType: string): Array<[string, string]> {
+  return [
+    ['accept-ranges', 'bytes'], ['etag', info.etag], ['last-modified', info.lastModified.toUTCString()],
+    ['content-type', contentType], ['cache-control', 'private, max-age=3600'],
+  ];
+}
+
 function setHeaders(reply: FastifyReply, o: SendOptions, info: ObjectInfo, range: ResolvedRange | undefined): void {
-  reply.header('accept-ranges', 'bytes').header('etag', info.etag)
-    .header('last-modified', info.lastModified.toUTCString())
-    .header('content-type', o.contentType ?? storedType(o, info))
-    .header('cache-control', STORED_CACHE_CONTROL);
+  for (const [name, value] of objectHeaders(info, o.contentType ?? storedType(o, info))) reply.header(name, value);
   if (range === undefined) {
     reply.header('content-length', info.size);
     if (o.checksum) reply.header('x-content-checksum-sha256', o.checksum);

@@ -16,6 +16,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { uriEncode } from '../../../rolesanywhere/signer.ts';
 
 /** What a direct put needs from the store's client setup. */
 export interface DirectPutSetup {
@@ -65,7 +66,7 @@ class Sha256 {
 
 /** S3's encoding of a key in a path: every byte but unreserved characters and `/`. */
 function encodeKey(key: string): string {
-  return key.split('/').map((s) => encodeURIComponent(s).replace(/[!'()*]/gu, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
+  return key.split('/').map(uriEncode).join('/');
 }
 
 /** Sends PutObject requests directly; see the module comment. */

@@ -6,10 +6,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { ObjectInfo, PartInfo, PutOptions } from '../../object-store.ts';
+import { bodyStream, type ObjectInfo, type PartInfo, type PutOptions } from '../../object-store.ts';
 import { s3Error, withSignal, type S3ErrorContext } from './errors.ts';
 import { GuardedBody, sendGuarded } from './body.ts';
 import { headObject, quoteEtag } from './info.ts';
@@ -64,12 +64,10 @@ export async function putBytes(core: WriteCore, t: WriteTarget, bytes: Uint8Arra
   if (t.options.size !== undefined && t.options.size !== size) {
     throw s3Error('Corrupt', `received ${size} bytes, ${t.options.size} were declared`, t.ctx);
   }
-  if (size > core.tuning.singlePutMax) return putStream(core, t, Readable.from([bytes], { objectMode: false }));
-  const done = (etag: string | undefined): ObjectInfo =>
-    ({ bucket: t.bucket, key: t.key, size, etag: quoteEtag(etag), lastModified: new Date(), contentType: t.contentType });
+  if (size > core.tuning.singlePutMax) return putStream(core, t, bodyStream(bytes));
   if (core.directPut !== undefined) {
     const { bucket, key, contentType, options: { md5, ifNoneMatch, signal } } = t;
-    return done(await core.directPut.put({ bucket, key, bytes, contentType, md5, ifNoneMatch, signal }));
+    return putResult(t, size, await core.directPut.put({ bucket, key, bytes, contentType, md5, ifNoneMatch, signal }));
   }
   const out = await core.client.send(new PutObjectCommand({
     Bucket: t.bucket,
@@ -80,7 +78,12 @@ export async function putBytes(core: WriteCore, t: WriteTarget, bytes: Uint8Arra
     ...(t.options.md5 === undefined ? {} : { ContentMD5: Buffer.from(t.options.md5, 'hex').toString('base64') }),
     ...(t.options.ifNoneMatch === true ? { IfNoneMatch: '*' } : {}),
   }), withSignal(t.options.signal));
-  return done(out.ETag);
+  return putResult(t, size, out.ETag);
+}
+
+/** What a single PutObject stored. It answers with no date: the client's clock is close enough and saves a HEAD per upload. */
+function putResult(t: WriteTarget, size: number, etag: string | undefined): ObjectInfo {
+  return { bucket: t.bucket, key: t.key, size, etag: quoteEtag(etag), lastModified: new Date(), contentType: t.contentType };
 }
 
 async function putSingle(client: S3Client, t: WriteTarget, body: Readable, size: number): Promise<ObjectInfo> {
@@ -93,8 +96,7 @@ async function putSingle(client: S3Client, t: WriteTarget, body: Readable, size:
     ContentType: t.contentType,
     ...(t.options.ifNoneMatch === true ? { IfNoneMatch: '*' } : {}),
   }), { abortSignal }));
-  // PutObject answers with no date: the client's clock is close enough and saves a HEAD per upload.
-  return { bucket: t.bucket, key: t.key, size, etag: quoteEtag(out.ETag), lastModified: new Date(), contentType: t.contentType };
+  return putResult(t, size, out.ETag);
 }
 
 async function putWithUpload(core: WriteCore, t: WriteTarget, body: Readable): Promise<ObjectInfo> {
