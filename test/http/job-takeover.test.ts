@@ -23,18 +23,10 @@ import { makePng } from '../helpers/media-fixtures.ts';
 import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
 import { ADMIN_TOKEN, download, seedProject, type Instance, type SeededItem } from '../migrate/harness.ts';
 import { startGateProxy, type GateProxy } from './job-gate-proxy.ts';
+import { until } from '../helpers/until.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const RETRIES = { retries: 30, retryDelayMs: 100, retryMaxDelayMs: 1000 };
-
-/** Waits for `cond`; gives up after `seconds` (a hang guard, not a speed check). */
-async function until<T>(cond: () => Promise<T | undefined>, what: string, seconds = 120): Promise<T> {
-  for (const end = Date.now() + seconds * 1000; ; await new Promise((r) => setTimeout(r, 100))) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-  }
-}
 
 let rgw: Radosgw;
 let direct: S3Store;

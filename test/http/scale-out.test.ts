@@ -16,25 +16,11 @@ import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
 import { createS3Store } from '../../src/storage/providers/s3/index.ts';
 import { assertSameContents, fill, sampleObjects } from '../migrate/fixtures.ts';
 import { startGateProxy } from './job-gate-proxy.ts';
+import { until } from '../helpers/until.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
-/** Waits for `cond`; gives up after 10 s (a hang guard, not a speed check). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-  }
-}
 const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
-
-/** Waits for an async `cond`; gives up after 60 s (a hang guard). */
-async function untilAsync<T>(cond: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 50))) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-  }
-}
 
 describe('three instances on one PostgreSQL catalog and one radosgw', () => {
   let apps: TestApp[] = [];
@@ -116,7 +102,7 @@ describe('three instances on one PostgreSQL catalog and one radosgw', () => {
       });
       for (const i of [1, 2]) await until(() => at(i).app.services.connections.get('rgw-copy')?.active === true, `instance ${i} serving rgw-copy`);
       const job = await at(1).ok('migrations.start', { kind: 'storage', to: 'rgw-copy', bucketPrefix: prefix, concurrency: 2, retries: 3, retryDelayMs: 50 });
-      const seen = await untilAsync(async () => {
+      const seen = await until(async () => {
         const j = await at(0).ok('migrations.status', { id: job.id });
         return gate.stats.held > 0 && j.counters.done > 0 ? j : undefined;
       }, 'the job mid-run, seen from another instance');
@@ -124,11 +110,11 @@ describe('three instances on one PostgreSQL catalog and one radosgw', () => {
       const asked = await at(2).ok('migrations.cancel', { id: job.id });
       assert.equal(asked.cancelRequested, true);
       // The owner sees the request at its next heartbeat and stops.
-      await untilAsync(async () => ((await at(0).ok('migrations.status', { id: job.id })).status === 'cancelled' ? true : undefined), 'the job cancelled');
+      await until(async () => ((await at(0).ok('migrations.status', { id: job.id })).status === 'cancelled' ? true : undefined), 'the job cancelled');
       gate.release();
       const resumed = await at(2).ok('migrations.start', { id: job.id });
       assert.deepEqual([resumed.id, resumed.alreadyRunning], [job.id, false]);
-      const done = await untilAsync(async () => {
+      const done = await until(async () => {
         const j = await at(1).ok('migrations.status', { id: job.id });
         return j.status === 'running' ? undefined : j;
       }, 'the job done');

@@ -14,18 +14,10 @@ import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { catalogBackends } from '../helpers/catalogs.ts';
 import { makeJpeg } from '../helpers/media-fixtures.ts';
 import { ADMIN_TOKEN, startInstance, type Instance } from './harness.ts';
+import { until } from '../helpers/until.ts';
 
 const LINES = 2100;
 const name = (i: number) => `f-${String(i).padStart(4, '0')}.jpg`;
-
-/** Waits for `cond`; gives up after 60 s (a hang guard, not a speed check). */
-async function until<T>(cond: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 50))) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-  }
-}
 
 /** Posts a links file for a background import; returns the reply. */
 async function importInBackground(t: Instance, datasetId: number, text: string): Promise<Record<string, any>> {

@@ -17,15 +17,7 @@ import { JobRunner } from '../../src/migrate/job-runner.ts';
 import type { JobLauncher, JobTiming } from '../../src/migrate/job-types.ts';
 import { ConfigError, loadConfig } from '../../src/config/load-config.ts';
 import { catalogBackends, dropCatalog, withCatalog } from '../helpers/catalogs.ts';
-
-/** Waits for `cond`; gives up after 20 s (a hang guard, not a speed check). */
-async function until<T>(cond: () => Promise<T | undefined | false> | T | undefined | false, what: string): Promise<T> {
-  for (const end = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 20))) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-  }
-}
+import { until } from '../helpers/until.ts';
 
 /** A job kind of steps: each step checkpoints its number; stops after `limit.value` steps; no step while `paused`. */
 class Steps {
