@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { addImages, createDataset, uploadImages, type ApiTarget } from './lib/api-client.ts';
 import { envInt } from './lib/env.ts';
+import { leanGet } from './lib/lean-get.ts';
 import { startNginx, type NginxInstance } from './lib/nginx.ts';
 import { runPool } from './lib/pool.ts';
 import { summarizeProfiles } from './lib/cpu-profile.ts';
@@ -85,11 +86,8 @@ async function rate(count: number, concurrency: number, task: (i: number) => Pro
   return count / ((performance.now() - started) / 1000);
 }
 
-async function fetchPreview(stowage: StowageInstance, url: string): Promise<Buffer> {
-  const res = await fetch(stowage.baseUrl + url, { headers: { 'x-api-key': stowage.apiKey } });
-  const body = Buffer.from(await res.arrayBuffer());
-  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${body.toString('utf8', 0, 300)}`);
-  return body;
+function fetchPreview(stowage: StowageInstance, url: string): Promise<Buffer> {
+  return leanGet(stowage.baseUrl + url, { 'x-api-key': stowage.apiKey });
 }
 
 /** Both sides must make a 400×225 JPEG before anything is timed. */

@@ -88,7 +88,7 @@ function readRequests(socket: Socket, lane: Lane, handOver: (unread: Buffer | un
         if (buf.length > 0) pending = buf;
         return;
       }
-      const req = parseHead(buf.toString('latin1', 0, end));
+      const req = parsedHead(buf.toString('latin1', 0, end));
       const reply = req === undefined ? undefined : lane.paths.answer(req);
       if (reply === undefined) return leave(buf);
       writeReply(socket, reply, lane.keepAlive());
@@ -122,6 +122,25 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/u;
 /** Control characters other than tab, and CR or LF that are not a CRLF pair. */
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/u;
 
+/** Heads parsed lately: a client repeats the same head byte for byte (same path, same key), and the parse is a pure function of it. */
+const parsed = new Map<string, FastRequest>();
+const PARSED_MAX = 10_000;
+/** Longer heads are parsed every time, so the memo stays under about 10 MB. */
+const PARSED_HEAD_MAX = 1024;
+
+/** {@link parseHead}, remembered for heads that are plain GETs. Handlers treat requests as read-only, so one may be reused. */
+function parsedHead(head: string): FastRequest | undefined {
+  let req = parsed.get(head);
+  if (req === undefined) {
+    req = parseHead(head);
+    if (req === undefined) return undefined;
+    if (head.length > PARSED_HEAD_MAX) return req;
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(head, req);
+  }
+  return req;
+}
+
 /** A plain GET's head, or undefined when the lane should not answer it. */
 export function parseHead(head: string): FastRequest | undefined {
   if (CONTROL.test(head)) return undefined;
@@ -147,40 +166,44 @@ export function parseHead(head: string): FastRequest | undefined {
   return { method: 'GET', url: m[1], headers };
 }
 
-let tailSecond = -1;
-let tailKeepAlive = -1;
-let tail = '';
-
-/** The headers that change (Date, once a second) and the end of the head. */
-function headTail(keepAliveMs: number): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== tailSecond || keepAliveMs !== tailKeepAlive) {
-    tailSecond = second;
-    tailKeepAlive = keepAliveMs;
-    tail = `date: ${new Date(now).toUTCString()}\r\nconnection: keep-alive\r\nkeep-alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
-  }
-  return tail;
+/** The status line and headers of a reply, with the Date of `second` and the keep-alive time they were made for. */
+interface SerializedHead {
+  second: number;
+  keepAliveMs: number;
+  bytes: Buffer;
 }
 
-/** The status line and fixed headers of replies, kept while a handler reuses the reply. */
-const heads = new WeakMap<FastReply, Buffer>();
+/** Serialized heads, kept while a handler reuses the reply (Date changes once a second). */
+const heads = new WeakMap<FastReply, SerializedHead>();
 
-function headOf(r: FastReply): Buffer {
-  let head = heads.get(r);
-  if (head === undefined) {
-    let text = 'HTTP/1.1 200 OK\r\n';
-    for (const [name, value] of r.headers) text += `${name}: ${value}\r\n`;
-    head = Buffer.from(`${text}content-length: ${r.body.length}\r\n`, 'latin1');
-    heads.set(r, head);
+function headOf(r: FastReply, keepAliveMs: number): Buffer {
+  const second = Math.floor(Date.now() / 1000);
+  const held = heads.get(r);
+  if (held !== undefined && held.second === second && held.keepAliveMs === keepAliveMs) return held.bytes;
+  let text = 'HTTP/1.1 200 OK\r\n';
+  for (const [name, value] of r.headers) text += `${name}: ${value}\r\n`;
+  text += `content-length: ${r.body.length}\r\ndate: ${httpDate(second)}\r\n`;
+  text += `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
+  const bytes = Buffer.from(text, 'latin1');
+  heads.set(r, { second, keepAliveMs, bytes });
+  return bytes;
+}
+
+let dateSecond = -1;
+let dateText = '';
+
+/** The Date header's value for a Unix second, made once a second. */
+function httpDate(second: number): string {
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
   }
-  return head;
+  return dateText;
 }
 
 function writeReply(socket: Socket, r: FastReply, keepAliveMs: number): void {
   socket.cork();
-  socket.write(headOf(r));
-  socket.write(headTail(keepAliveMs), 'latin1');
+  socket.write(headOf(r, keepAliveMs));
   socket.write(r.body);
   socket.uncork();
 }

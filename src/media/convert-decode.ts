@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AppError, invalidInput } from '../errors.ts';
 import { decodeBmp } from './bmp-decode.ts';
+import { jpegLayout } from './jpeg-layout.ts';
 import { applyWindow, measureWindow, needsWindow } from './convert-window.ts';
 import { sniffMime } from './sniff.ts';
 
@@ -56,6 +57,10 @@ export async function openImage(input: ImageInput, page = 0): Promise<DecodedIma
     throw new AppError('UnsupportedMedia', `the original is a video (${sniffed.mime}): use /image-converter/videoframe/<frame>/<path> for a frame`, { field: 'path' });
   }
   if (sniffed.mime === 'image/bmp') return openBmp(input, page);
+  if (sniffed.mime === 'image/jpeg' && page === 0) {
+    const plain = openPlainJpeg(input);
+    if (plain !== undefined) return plain;
+  }
   // Headers are read without the pixel limit, so a too-large image gets a 422 saying how large it is.
   const first = await readMetadata(input.data, { limitInputPixels: false }, sniffed.mime);
   checkPage(page, first.pages ?? 1, sniffed.mime);
@@ -73,6 +78,24 @@ export async function openImage(input: ImageInput, page = 0): Promise<DecodedIma
     image: image.autoOrient(),
     width: meta.autoOrient.width, height: meta.autoOrient.height, hasAlpha, mime: sniffed.mime,
     browserSafe: BROWSER_SAFE.has(sniffed.mime) && meta.depth === 'uchar',
+  };
+}
+
+/**
+ * An 8-bit grey or colour JPEG whose header lies in the bytes at hand, opened
+ * without asking libvips for its header (see jpeg-layout.ts); undefined for
+ * anything else, which takes the general path.
+ */
+function openPlainJpeg(input: ImageInput): DecodedImage | undefined {
+  const layout = jpegLayout(typeof input.data === 'string' ? input.head : input.data);
+  if (layout === undefined || layout.precision !== 8 || (layout.components !== 1 && layout.components !== 3)) return undefined;
+  checkPixels(layout.width, layout.height);
+  // Orientations 5–8 turn the image a quarter.
+  const turned = layout.orientation >= 5;
+  return {
+    image: sharp(input.data, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'error' }).autoOrient(),
+    width: turned ? layout.height : layout.width, height: turned ? layout.width : layout.height,
+    hasAlpha: false, mime: 'image/jpeg', browserSafe: true,
   };
 }
 

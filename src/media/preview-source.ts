@@ -28,6 +28,13 @@ export interface SourceIdentity {
   immutable: boolean;
 }
 
+/**
+ * How much of a local original is read ahead of decoding: enough for the
+ * headers of nearly every JPEG (EXIF included), which then need no separate
+ * header read by libvips (see jpeg-layout.ts).
+ */
+const LOCAL_HEAD_BYTES = 64 * 1024;
+
 /** Originals larger than this are spooled to disk instead of held in memory. */
 export const MEMORY_SOURCE_BYTES = 32 * 1024 * 1024;
 
@@ -66,7 +73,7 @@ export async function readOriginal(at: ObjectAt, tmpDir: string): Promise<Loaded
   const path = await at.store.localFile(at.bucket, at.key);
   const fh = await open(path, 'r');
   try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(SNIFF_HEAD_BYTES), 0, SNIFF_HEAD_BYTES, 0);
+    const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(LOCAL_HEAD_BYTES), 0, LOCAL_HEAD_BYTES, 0);
     return { data: path, head: buffer.subarray(0, bytesRead), cleanup: async () => undefined };
   } finally {
     await fh.close();

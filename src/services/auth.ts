@@ -47,7 +47,8 @@ export class AuthService {
   readonly #catalog: Catalog;
   readonly #adminHash: string | undefined;
   readonly #cache = new Map<string, { principal: Principal | undefined; until: number }>();
-  readonly #hashes = new Map<string, string>();
+  /** Keys seen by `knownPrincipal`: their hash, and whether they are the admin token (both fixed for a key). */
+  readonly #hashes = new Map<string, { hash: string; admin: boolean }>();
 
   /**
    * @param adminToken `STOWAGE_ADMIN_TOKEN`, when set.
@@ -77,20 +78,30 @@ export class AuthService {
    * take a lookup, or the key is invalid. For request paths that must not wait.
    */
   knownPrincipal(key: string): Principal | undefined {
-    let hash = this.#hashes.get(key);
-    if (hash === undefined) {
+    let seen = this.#hashes.get(key);
+    if (seen === undefined) {
       if (this.#hashes.size >= HASHES_MAX) this.#hashes.clear();
-      hash = hashKey(key);
-      this.#hashes.set(key, hash);
+      const hash = hashKey(key);
+      seen = { hash, admin: this.#isAdmin(hash) };
+      this.#hashes.set(key, seen);
     }
-    return this.#known(hash)?.principal;
+    if (seen.admin) return ADMIN;
+    return this.#cached(seen.hash)?.principal;
+  }
+
+  #isAdmin(hash: string): boolean {
+    return this.#adminHash !== undefined && safeEqual(hash, this.#adminHash);
+  }
+
+  /** A lookup still cached (a known-bad key too: `principal` undefined). */
+  #cached(hash: string): { principal: Principal | undefined } | undefined {
+    const hit = this.#cache.get(hash);
+    return hit !== undefined && hit.until > Date.now() ? hit : undefined;
   }
 
   /** The admin key, or a lookup still cached (a known-bad key too: `principal` undefined); undefined when the catalog must be asked. */
   #known(hash: string): { principal: Principal | undefined } | undefined {
-    if (this.#adminHash !== undefined && safeEqual(hash, this.#adminHash)) return { principal: ADMIN };
-    const hit = this.#cache.get(hash);
-    return hit !== undefined && hit.until > Date.now() ? hit : undefined;
+    return this.#isAdmin(hash) ? { principal: ADMIN } : this.#cached(hash);
   }
 
   /** Asks the catalog, and remembers the answer for a while. */
