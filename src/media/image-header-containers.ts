@@ -11,10 +11,21 @@ const TIFF_HEIGHT = 257;
 /** More entries than a real IFD0 has. */
 const MAX_IFD_ENTRIES = 4096;
 
-/** Classic TIFF and BigTIFF, either byte order: ImageWidth/ImageLength of IFD0. */
-export function tiffSize(b: SparseBytes): Size {
-  const le = b.ascii(0, 2) === 'II';
-  const big = b.u16(2, le) === 43;
+/** IFD0 of a classic TIFF or BigTIFF structure: its byte order and where each entry starts. */
+export interface TiffIfd {
+  le: boolean;
+  big: boolean;
+  entries: number[];
+}
+
+/** Locates IFD0 (TIFF files, and the EXIF block of JPEGs, which is TIFF-structured). */
+export function tiffIfd0(b: SparseBytes): TiffIfd {
+  const order = b.ascii(0, 2);
+  if (order !== 'II' && order !== 'MM') throw new BadHeader('tiff: bad byte order');
+  const le = order === 'II';
+  const magic = b.u16(2, le);
+  if (magic !== 42 && magic !== 43) throw new BadHeader(`tiff: bad magic ${magic}`);
+  const big = magic === 43;
   const ifd = big ? b.u64(8, le) : b.u32(4, le);
   if (!Number.isFinite(ifd) || ifd < 8) throw new BadHeader('tiff: bad IFD offset');
   const count = big ? b.u64(ifd, le) : b.u16(ifd, le);
@@ -22,10 +33,15 @@ export function tiffSize(b: SparseBytes): Size {
   const entrySize = big ? 20 : 12;
   const first = ifd + (big ? 8 : 2);
   b.read(first, count * entrySize); // the whole table at once: one fetch, not one per entry
+  return { le, big, entries: Array.from({ length: count }, (_v, i) => first + i * entrySize) };
+}
+
+/** Classic TIFF and BigTIFF, either byte order: ImageWidth/ImageLength of IFD0. */
+export function tiffSize(b: SparseBytes): Size {
+  const { le, big, entries } = tiffIfd0(b);
   let width = 0;
   let height = 0;
-  for (let i = 0; i < count; i++) {
-    const e = first + i * entrySize;
+  for (const e of entries) {
     const tag = b.u16(e, le);
     if (tag !== TIFF_WIDTH && tag !== TIFF_HEIGHT) continue;
     const value = tiffScalar(b, e, le, big);

@@ -110,11 +110,20 @@ const STANDALONE = new Set([0x01, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7
 /** More segments than any real file has before its frame header. */
 const MAX_JPEG_SEGMENTS = 1024;
 
+/** A JPEG segment before the image data: its marker, the offset of its `FF`, and its length field (which counts itself). */
+export interface JpegSegment {
+  marker: number;
+  at: number;
+  length: number;
+}
+
 /**
- * Walks the segments from SOI to the first SOF, jumping over each segment's
- * body by its length: EXIF, XMP and ICC data are never read, only stepped over.
+ * The segments from SOI up to the image data (SOS) or the end (EOI), each
+ * stepped over by its length: EXIF, XMP and ICC data are never read unless
+ * the caller reads them. Markers without a length (RSTn, TEM) are skipped.
+ * @throws NeedBytes or TruncatedFile past the bytes held; BadHeader for a broken layout.
  */
-function jpegSize(b: SparseBytes): Size {
+export function* jpegSegments(b: SparseBytes): Generator<JpegSegment> {
   let at = 2;
   for (let n = 0; n < MAX_JPEG_SEGMENTS; n++) {
     if (b.u8(at) !== 0xff) throw new BadHeader(`jpeg: no marker at byte ${at}`);
@@ -124,11 +133,24 @@ function jpegSize(b: SparseBytes): Size {
       at += 2;
       continue;
     }
-    if (marker === 0xd9 || marker === 0xda) throw new BadHeader('jpeg: no frame header before the image data');
-    if (SOF_MARKERS.has(marker)) return { height: b.u16(at + 5, false), width: b.u16(at + 7, false) };
+    if (marker === 0xd9 || marker === 0xda) return;
     const length = b.u16(at + 2, false);
     if (length < 2) throw new BadHeader(`jpeg: bad segment length at byte ${at}`);
+    yield { marker, at, length };
     at += 2 + length;
   }
-  throw new BadHeader('jpeg: too many segments before the frame header');
+  throw new BadHeader('jpeg: too many segments before the image data');
+}
+
+/** Whether a marker starts a frame (SOFn). */
+export function isFrameMarker(marker: number): boolean {
+  return SOF_MARKERS.has(marker);
+}
+
+/** The size in the first frame header. */
+function jpegSize(b: SparseBytes): Size {
+  for (const seg of jpegSegments(b)) {
+    if (isFrameMarker(seg.marker)) return { height: b.u16(seg.at + 5, false), width: b.u16(seg.at + 7, false) };
+  }
+  throw new BadHeader('jpeg: no frame header before the image data');
 }

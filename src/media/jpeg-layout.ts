@@ -9,6 +9,9 @@
  * that does not parse, headers running past the bytes given, a height
  * declared later by DNL) returns undefined, and the caller asks libvips.
  */
+import { tiffIfd0 } from './image-header-containers.ts';
+import { isFrameMarker, jpegSegments } from './image-header.ts';
+import { BadHeader, NeedBytes, SparseBytes, TruncatedFile } from './sparse-bytes.ts';
 
 /** The frame header and EXIF orientation of a JPEG. */
 export interface JpegLayout {
@@ -25,63 +28,51 @@ export interface JpegLayout {
 
 // Baseline, extended sequential and progressive Huffman frames: what libjpeg decodes everywhere.
 const PLAIN_FRAMES = new Set([0xc0, 0xc1, 0xc2]);
-const SOS = 0xda;
 const APP1 = 0xe1;
-const EXIF_ID = Buffer.from('Exif\0\0', 'latin1');
+const EXIF_ID = 'Exif\0\0';
 const ORIENTATION_TAG = 0x0112;
 const SHORT = 3;
 
 /**
- * Reads the markers up to the start of the scan. Returns undefined when the
- * layout is not plain or not wholly inside `bytes` (see the module comment).
+ * Reads the segments up to the start of the scan (the walk image-header.ts
+ * sizes JPEGs with). Returns undefined when the layout is not plain or not
+ * wholly inside `bytes` (see the module comment).
  */
 export function jpegLayout(bytes: Buffer): JpegLayout | undefined {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
-  let frame: Omit<JpegLayout, 'orientation'> | undefined;
-  let orientation: number | undefined;
-  let pos = 2;
-  for (;;) {
-    if (pos + 4 > bytes.length || bytes[pos] !== 0xff) return undefined;
-    const marker = bytes[pos + 1] ?? 0;
-    if (marker === 0xff) { pos++; continue; } // fill byte
-    const length = bytes.readUInt16BE(pos + 2);
-    const body = pos + 4;
-    const end = pos + 2 + length;
-    if (length < 2 || end > bytes.length) return undefined;
-    if (marker === SOS) break;
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (frame !== undefined || !PLAIN_FRAMES.has(marker) || length < 8) return undefined;
-      frame = { precision: bytes[body] ?? 0, height: bytes.readUInt16BE(body + 1), width: bytes.readUInt16BE(body + 3), components: bytes[body + 5] ?? 0 };
-    } else if (marker === APP1 && bytes.subarray(body, body + EXIF_ID.length).equals(EXIF_ID)) {
-      if (orientation !== undefined) return undefined;
-      orientation = exifOrientation(bytes.subarray(body + EXIF_ID.length, end));
-      if (orientation === undefined) return undefined;
+  const b = SparseBytes.prefix(bytes);
+  try {
+    if (b.u16(0, false) !== 0xffd8) return undefined;
+    let frame: Omit<JpegLayout, 'orientation'> | undefined;
+    let orientation: number | undefined;
+    for (const { marker, at, length } of jpegSegments(b)) {
+      const body = at + 4;
+      if (isFrameMarker(marker)) {
+        if (frame !== undefined || !PLAIN_FRAMES.has(marker)) return undefined;
+        frame = { precision: b.u8(body), height: b.u16(body + 1, false), width: b.u16(body + 3, false), components: b.u8(body + 5) };
+      } else if (marker === APP1 && length >= 2 + EXIF_ID.length && b.ascii(body, EXIF_ID.length) === EXIF_ID) {
+        if (orientation !== undefined) return undefined;
+        orientation = exifOrientation(SparseBytes.of(b.read(body + EXIF_ID.length, length - 2 - EXIF_ID.length)));
+        if (orientation === undefined) return undefined;
+      }
     }
-    pos = end;
+    // The walk ended at SOS only if its marker is held (else NeedBytes was thrown); a missing frame or DNL height is not plain.
+    if (frame === undefined || frame.width === 0 || frame.height === 0) return undefined;
+    return { ...frame, orientation: orientation ?? 1 };
+  } catch (err) {
+    if (err instanceof NeedBytes || err instanceof TruncatedFile || err instanceof BadHeader) return undefined;
+    throw err;
   }
-  if (frame === undefined || frame.width === 0 || frame.height === 0) return undefined;
-  return { ...frame, orientation: orientation ?? 1 };
 }
 
-/** The orientation in IFD0 of a TIFF-structured EXIF block: 1 when absent, undefined when the block does not parse or the value is not 1–8. */
-function exifOrientation(tiff: Buffer): number | undefined {
-  if (tiff.length < 8) return undefined;
-  const order = tiff.toString('latin1', 0, 2);
-  if (order !== 'II' && order !== 'MM') return undefined;
-  const le = order === 'II';
-  const u16 = (at: number): number => (le ? tiff.readUInt16LE(at) : tiff.readUInt16BE(at));
-  const u32 = (at: number): number => (le ? tiff.readUInt32LE(at) : tiff.readUInt32BE(at));
-  if (u16(2) !== 42) return undefined;
-  const ifd = u32(4);
-  if (ifd < 8 || ifd + 2 > tiff.length) return undefined;
-  const count = u16(ifd);
-  if (ifd + 2 + count * 12 > tiff.length) return undefined;
+/** The orientation in IFD0 of a JPEG's EXIF block: 1 when absent, undefined when it is not one SHORT of 1–8. */
+function exifOrientation(tiff: SparseBytes): number | undefined {
+  const { le, big, entries } = tiffIfd0(tiff);
+  if (big) return undefined;
   let orientation: number | undefined;
-  for (let i = 0; i < count; i++) {
-    const entry = ifd + 2 + i * 12;
-    if (u16(entry) !== ORIENTATION_TAG) continue;
-    if (orientation !== undefined || u16(entry + 2) !== SHORT || u32(entry + 4) !== 1) return undefined;
-    orientation = u16(entry + 8);
+  for (const e of entries) {
+    if (tiff.u16(e, le) !== ORIENTATION_TAG) continue;
+    if (orientation !== undefined || tiff.u16(e + 2, le) !== SHORT || tiff.u32(e + 4, le) !== 1) return undefined;
+    orientation = tiff.u16(e + 8, le);
   }
   if (orientation === undefined) return 1;
   return orientation >= 1 && orientation <= 8 ? orientation : undefined;
