@@ -6,11 +6,12 @@
  *   sharp operation in this process on the same stored files, both at the same
  *   concurrency. Target: Stowage ≥ 0.9× in-process throughput.
  * - Warm: the previews just made, again, with wrk, against nginx serving the
- *   previews cache's own files (DATA_PATH/cache/previews/data). Target ≥ 0.8×.
+ *   same previews as static files (the previews cache keeps small previews in
+ *   its index, not in files of their own, so the bench writes them out). Target ≥ 0.8×.
  *
  * Needs Debian's `nginx` and `wrk` (the bench says so if they are missing).
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -118,13 +119,12 @@ async function coldRuns(stowage: StowageInstance, paths: readonly string[], c: P
   return { stowage: median(s), local: median(l), cpu: median(cpu) };
 }
 
-/** Paths of the cache's entry files, relative to its data folder. */
-async function cachedFiles(dataDir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const sub of await readdir(dataDir)) {
-    for (const f of await readdir(join(dataDir, sub))) out.push(`/${sub}/${f}`);
-  }
-  return out;
+/** Writes the previews behind `urls` (warm by now) as files `/<i>.jpg` under `root`, for nginx. */
+async function previewFiles(stowage: StowageInstance, urls: readonly string[], root: string): Promise<string[]> {
+  await mkdir(root, { recursive: true });
+  const files = urls.map((_u, i) => `/${i}.jpg`);
+  await runPool(urls.length, 8, async (i) => { await writeFile(join(root, `${i}.jpg`), await fetchPreview(stowage, urls[i] ?? '')); });
+  return files;
 }
 
 async function runPreviews(): Promise<BenchOutcome> {
@@ -140,14 +140,14 @@ async function runPreviews(): Promise<BenchOutcome> {
     say(`  ${c.files} JPEGs 1920x1080 q85, mean ${fmt(bytes / c.files / 1000, 0)} kB; previews ${SIDE} px fit, q70+run; ${c.concurrency} requests in flight`);
     await verifySame(stowage, paths[0] ?? '');
     const cold = await coldRuns(stowage, paths, c);
-    const dataDir = join(stowage.dataPath, 'cache', 'previews', 'data');
-    const files = await cachedFiles(dataDir);
-    nginx = await startNginx(nginxPath, join(dir, 'nginx'), dataDir, files[0] ?? '/');
     const header = { 'x-api-key': stowage.apiKey };
     const warmUrls = Array.from({ length: c.runs }, (_v, r) => paths.map((p) => previewUrl(p, 70 + r))).flat();
+    const staticRoot = join(dir, 'static');
+    const files = await previewFiles(stowage, warmUrls, staticRoot);
+    nginx = await startNginx(nginxPath, join(dir, 'nginx'), staticRoot, files[0] ?? '/');
     await writeWrkScript(join(dir, 'stowage.lua'), warmUrls, header);
     await writeWrkScript(join(dir, 'nginx.lua'), files, header);
-    say(`  warm: wrk -t${c.threads} -c${c.connections} -d${c.seconds}s over ${warmUrls.length} previews (${files.length} cache files for nginx)`);
+    say(`  warm: wrk -t${c.threads} -c${c.connections} -d${c.seconds}s over ${warmUrls.length} previews (the same previews as files for nginx)`);
     const sides = [wrkSide('stowage', stowage, join(dir, 'stowage.lua')), wrkSide('nginx', nginx, join(dir, 'nginx.lua'))];
     await runWrkRounds(wrkPath, sides, '', { ...c, warmupSeconds: 3 });
     const [sw, nw] = sides.map((side) => wrkFigures(side).rps) as [number, number];

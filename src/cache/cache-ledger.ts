@@ -10,9 +10,11 @@ import { fsyncDir } from '../storage/providers/local/file-io.ts';
 import { CacheIndex, type Counters, type IndexRow } from './cache-index.ts';
 import { clearFolder, listDataFiles } from './cache-folders.ts';
 
-/** A complete fill in `tmp/`, ready to become an entry. */
+/** A complete fill, ready to become an entry: a file in `tmp/`, or bytes kept in the index. */
 export interface FilledFile {
-  readonly tmpPath: string;
+  readonly tmpPath: string | undefined;
+  /** The bytes of a fill kept in the index (see cache-index.ts); then there is no file. */
+  readonly bytes: Buffer | undefined;
   readonly size: number;
   readonly etag: string;
   readonly contentType: string;
@@ -69,7 +71,7 @@ export class CacheLedger {
     const files = repair ? await listDataFiles(join(this.#o.dir, 'data')) : undefined;
     const dropped: IndexRow[] = [];
     for (const row of rows) {
-      if (files !== undefined && !files.has(row.file)) dropped.push(row);
+      if (files !== undefined && !row.inline && !files.has(row.file)) dropped.push(row);
       else if (this.#expired(row, now)) dropped.push(row);
       else this.#add(row);
     }
@@ -81,19 +83,25 @@ export class CacheLedger {
   }
 
   /**
-   * Makes a fill an entry: renamed into `data/` (then the folder fsynced) and
-   * indexed, unless `wanted` is false or it may not be kept, when it is
-   * deleted (its readers hold it open). Returns its row either way.
+   * Makes a fill an entry: renamed into `data/` (then the folder fsynced), or
+   * its bytes written to the index, and indexed, unless `wanted` is false or
+   * it may not be kept, when it is deleted (its readers hold it open).
+   * Returns its row either way.
    */
   async adopt(key: string, f: FilledFile, wanted: boolean): Promise<IndexRow> {
     const now = this.now();
     const file = `${createHash('sha256').update(key).digest('hex')}-${randomBytes(4).toString('hex')}`;
     const row: IndexRow = {
       key, file, size: f.size, contentType: f.contentType, etag: f.etag,
-      createdAt: now, lastModified: f.lastModified?.getTime() ?? now, lastAccess: now,
+      createdAt: now, lastModified: f.lastModified?.getTime() ?? now, lastAccess: now, inline: f.bytes !== undefined,
     };
     this.delta.bytesFetched += f.size;
-    if (this.#closed || !wanted || !this.keeps(f.size)) {
+    const keep = !this.#closed && wanted && this.keeps(f.size);
+    if (f.tmpPath === undefined) {
+      if (keep) this.insert(row, f.bytes);
+      return row;
+    }
+    if (!keep) {
       await rm(f.tmpPath, { force: true });
       return row;
     }
@@ -131,11 +139,16 @@ export class CacheLedger {
     this.#touched.set(row.key, row.lastAccess);
   }
 
+  /** The bytes of an inline entry; undefined once they are gone (cleared by another process). */
+  body(row: IndexRow): Buffer | undefined {
+    return this.#index.body(row.key, row.file);
+  }
+
   /** Adds (or replaces) an entry, then evicts the least recently used others beyond the size limit. */
-  insert(row: IndexRow): void {
+  insert(row: IndexRow, body?: Uint8Array): void {
     const old = this.#entries.get(row.key);
     if (old !== undefined) this.#background(this.remove([old], false));
-    this.#index.put(row);
+    this.#index.put(row, body);
     this.#add(row);
     const victims: IndexRow[] = [];
     let bytes = this.#bytes;
@@ -169,7 +182,7 @@ export class CacheLedger {
     if (evicted) this.delta.evictions += rows.length;
     // The index row goes only if it still names this file: a newer fill may have replaced it.
     if (!this.#closed) this.#index.removeMany(rows);
-    await Promise.all(rows.map((r) => rm(this.path(r.file), { force: true }).catch(() => undefined)));
+    await Promise.all(rows.filter((r) => !r.inline).map((r) => rm(this.path(r.file), { force: true }).catch(() => undefined)));
   }
 
   async clear(): Promise<void> {

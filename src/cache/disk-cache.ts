@@ -6,19 +6,19 @@
  * rename); the index survives restarts (see ./cache-index.ts).
  *
  * Layout of `dir`: `index.sqlite`, `data/<h[0:2]>/<h>-<random>` (h: SHA-256 of
- * the key), `tmp/` (fills in progress).
+ * the key), `tmp/` (fills in progress). Small fills made in memory are kept
+ * in `index.sqlite` instead of `data/` (see ./cache-index.ts).
  */
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { StorageError } from '../storage/errors.ts';
 import { cacheFileError, FileRangeReader, FileRef } from './cache-files.ts';
-import { cachedEntry, resolveRange, type CacheEntryInfo, type CachedEntry, type InclusiveRange } from './cache-entry.ts';
+import { bytesReader, cachedEntry, infoOf, resolveRange, startInfo, type CacheEntryInfo, type CacheStats, type CachedEntry, type LookupOptions, type StreamedEntry } from './cache-entry.ts';
 import type { IndexRow } from './cache-index.ts';
 import { CacheLedger } from './cache-ledger.ts';
-import { Flight, type FillResult, type FillStart } from './fill-flight.ts';
+import { Flight, type FillResult, type FillSource, type FillStart } from './fill-flight.ts';
 
-export type { CacheEntryInfo, CachedEntry } from './cache-entry.ts';
+export type { CacheEntryInfo, CachedEntry, CacheStats, LookupOptions, StreamedEntry } from './cache-entry.ts';
 export type { FillResult } from './fill-flight.ts';
 
 /** Options of {@link DiskCache.open}. */
@@ -38,42 +38,15 @@ export interface DiskCacheOptions {
   repair?: boolean | undefined;
   /** Current time in epoch ms; tests replace it. Default `Date.now`. */
   clock?: (() => number) | undefined;
+  /**
+   * Fills made in memory up to this size are kept in the index instead of a
+   * file of their own. Default {@link INLINE_MAX_BYTES}; `0` keeps every entry in a file.
+   */
+  inlineMaxBytes?: number | undefined;
 }
 
-/** Counters since the cache was created (kept across restarts) and current size. */
-export interface CacheStats {
-  name: string;
-  /** Lookups answered by a fresh entry. */
-  hits: number;
-  /** Lookups that found none (callers that waited for another's fill included). */
-  misses: number;
-  /** Bytes read from the cache by callers that did not fill them: egress saved. */
-  bytesServed: number;
-  /** Bytes written by fills (what the cache cost the origin). */
-  bytesFetched: number;
-  /** Entries removed for space or age. */
-  evictions: number;
-  sizeBytes: number;
-  entries: number;
-  maxBytes: number;
-}
-
-/** How a lookup treats a fresh entry. */
-export interface LookupOptions {
-  /** Rejects a fresh entry as stale (say, its origin changed): it is dropped and the lookup misses. */
-  readonly accept?: ((entry: CacheEntryInfo) => boolean | Promise<boolean>) | undefined;
-  /** Count the lookup in hits/misses. Default true. */
-  readonly count?: boolean | undefined;
-}
-
-/** Result of {@link DiskCache.streamOrFill}. */
-export interface StreamedEntry {
-  readonly entry: CacheEntryInfo;
-  readonly body: Readable;
-  /** The range served, when one was asked for. */
-  readonly range: InclusiveRange | undefined;
-  readonly hit: boolean;
-}
+/** Default of {@link DiskCacheOptions.inlineMaxBytes}: previews and video frames, not originals. */
+export const INLINE_MAX_BYTES = 256 * 1024;
 
 const FLUSH_INTERVAL_MS = 10_000;
 type Range = { start: number; end?: number | undefined };
@@ -152,7 +125,7 @@ export class DiskCache {
       const row = await complete;
       return { entry: cachedEntry(infoOf(row), ref, this.#ledger.path(row.file), this.#servedBy(leader)), hit: false };
     } catch (err) {
-      ref.release();
+      release(ref);
       throw err;
     }
   }
@@ -181,10 +154,11 @@ export class DiskCache {
       const info = start.size !== undefined && start.etag !== undefined ? startInfo(key, start, this.#ledger.now()) : infoOf(await complete);
       const range = o.range === undefined ? undefined : resolveRange(o.range, info.size);
       const r = range ?? { start: 0, end: info.size - 1 };
-      const body = new FileRangeReader({ file: ref, start: r.start, end: r.end, follow: flight, onClose: this.#servedBy(leader) });
+      const onClose = this.#servedBy(leader);
+      const body = ref instanceof FileRef ? new FileRangeReader({ file: ref, start: r.start, end: r.end, follow: flight, onClose }) : bytesReader(ref, r, onClose);
       return { entry: info, body, range, hit: false };
     } catch (err) {
-      ref.release();
+      release(ref);
       throw err;
     }
   }
@@ -241,8 +215,14 @@ export class DiskCache {
     return cachedEntry(infoOf(row), ref, this.#ledger.path(row.file), this.#servedBy(false));
   }
 
-  /** Opens an entry's file; a missing or truncated one (say, cleared by the CLI) is dropped. */
-  async #openChecked(row: IndexRow): Promise<FileRef | undefined> {
+  /** Opens an entry's file, or reads its inline bytes; a missing or truncated one (say, cleared by the CLI) is dropped. */
+  async #openChecked(row: IndexRow): Promise<FillSource | undefined> {
+    if (row.inline) {
+      const body = this.#ledger.body(row);
+      if (body?.length === row.size) return body;
+      if (this.#ledger.current(row)) await this.#ledger.remove([row], false);
+      return undefined;
+    }
     try {
       const handle = await open(this.#ledger.path(row.file), 'r');
       if ((await handle.stat()).size === row.size) return new FileRef(handle);
@@ -261,7 +241,7 @@ export class DiskCache {
       running.flight.claim();
       return { ...running, leader: false };
     }
-    const flight = new Flight(join(this.#o.dir, 'tmp'), fill);
+    const flight = new Flight(join(this.#o.dir, 'tmp'), fill, this.#o.inlineMaxBytes ?? INLINE_MAX_BYTES);
     flight.claim();
     const complete = this.#complete(key, flight);
     complete.catch(() => undefined);
@@ -269,7 +249,7 @@ export class DiskCache {
     return { flight, complete, leader: true };
   }
 
-  async #take(flight: Flight): Promise<FileRef> {
+  async #take(flight: Flight): Promise<FillSource> {
     try {
       await flight.started;
     } catch (err) {
@@ -307,14 +287,8 @@ export class DiskCache {
   }
 }
 
-function infoOf(row: IndexRow): CacheEntryInfo {
-  return {
-    key: row.key, size: row.size, contentType: row.contentType, etag: row.etag,
-    createdAt: new Date(row.createdAt), lastModified: new Date(row.lastModified),
-  };
+/** Lets go of a reader's hold on a fill (inline bytes need nothing). */
+function release(source: FillSource): void {
+  if (source instanceof FileRef) source.release();
 }
 
-function startInfo(key: string, s: FillStart, nowMs: number): CacheEntryInfo {
-  const now = new Date(nowMs);
-  return { key, size: s.size ?? 0, contentType: s.contentType, etag: s.etag ?? '', createdAt: now, lastModified: s.lastModified ?? now };
-}

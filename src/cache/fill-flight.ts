@@ -14,6 +14,11 @@ import { cacheFileError, FileRef, type GrowingFile } from './cache-files.ts';
 /** What a fill produces; see `DiskCache.getOrFill`. */
 export interface FillResult {
   readonly body: Readable;
+  /**
+   * The whole body, when the producer made it in memory: one small enough
+   * is then kept in the index instead of a file, and `body` is not read.
+   */
+  readonly bytes?: Buffer | undefined;
   readonly contentType: string;
   /** Quoted ETag to keep; default: the quoted SHA-256 of the bytes. */
   readonly etag?: string | undefined;
@@ -31,12 +36,16 @@ export interface FillStart {
   readonly size: number | undefined;
 }
 
-/** The finished temp file. */
+/** The finished fill: its temp file, or its bytes when they are kept in the index. */
 export interface FillOutput {
-  readonly tmpPath: string;
+  readonly tmpPath: string | undefined;
+  readonly bytes: Buffer | undefined;
   readonly size: number;
   readonly etag: string;
 }
+
+/** What readers of a fill read: the open temp file, or the bytes of an inline one. */
+export type FillSource = FileRef | Buffer;
 
 /** A fill in progress; see the module comment. */
 export class Flight implements GrowingFile {
@@ -46,8 +55,10 @@ export class Flight implements GrowingFile {
   failure: unknown = undefined;
   /** Set when the result must not be kept (its key was invalidated meanwhile). */
   discard = false;
-  /** The open temp file readers share; set before {@link started} resolves. */
+  /** The open temp file readers share; set before {@link started} resolves, unless {@link bytes} is. */
   file: FileRef | undefined;
+  /** The whole output of a fill kept inline (see {@link FillResult.bytes}); set before {@link started} resolves. */
+  bytes: Buffer | undefined;
   readonly started: Promise<FillStart>;
   readonly done: Promise<FillOutput>;
   #claims = 0;
@@ -58,7 +69,11 @@ export class Flight implements GrowingFile {
   #resolveStart!: (s: FillStart) => void;
   #rejectStart!: (err: unknown) => void;
 
-  constructor(tmpDir: string, fill: () => Promise<FillResult>) {
+  /** The largest in-memory output kept inline instead of in a file. */
+  readonly inlineMax: number;
+
+  constructor(tmpDir: string, fill: () => Promise<FillResult>, inlineMax = 0) {
+    this.inlineMax = inlineMax;
     this.tmpPath = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
     this.started = new Promise((resolve, reject) => { this.#resolveStart = resolve; this.#rejectStart = reject; });
     this.done = this.#run(fill);
@@ -82,10 +97,10 @@ export class Flight implements GrowingFile {
     this.#claims += 1;
   }
 
-  /** Turns a {@link claim} into a reference (undefined if the fill failed to start). */
-  take(): FileRef | undefined {
+  /** Turns a {@link claim} into a reference or the inline bytes (undefined if the fill failed to start). */
+  take(): FillSource | undefined {
     this.#claims -= 1;
-    const ref = this.file?.acquire();
+    const ref = this.bytes ?? this.file?.acquire();
     this.#maybeClose();
     return ref;
   }
@@ -118,17 +133,20 @@ export class Flight implements GrowingFile {
   async #run(fill: () => Promise<FillResult>): Promise<FillOutput> {
     let out: FileHandle | undefined;
     try {
-      out = await open(this.tmpPath, 'wx', 0o600);
-      this.file = new FileRef(await open(this.tmpPath, 'r'));
       const r = await fill();
       this.#body = r.body;
       if (this.#abortedWith !== undefined) throw this.#abortedWith;
+      if (r.bytes !== undefined && r.bytes.length <= this.inlineMax) return this.#inline(r, r.bytes);
+      // The body may fail while the files open; reading it then throws that error (not an uncaught one).
+      r.body.on('error', () => undefined);
+      out = await open(this.tmpPath, 'wx', 0o600);
+      this.file = new FileRef(await open(this.tmpPath, 'r'));
       this.#resolveStart({ contentType: r.contentType, etag: r.etag, lastModified: r.lastModified, size: r.size });
       const etag = await this.#copy(r.body, out, r.size, r.etag === undefined);
       await out.sync();
       this.ended = true;
       this.#wake();
-      return { tmpPath: this.tmpPath, size: this.written, etag: r.etag ?? etag };
+      return { tmpPath: this.tmpPath, bytes: undefined, size: this.written, etag: r.etag ?? etag };
     } catch (err) {
       this.#body?.destroy();
       this.failure = err instanceof Error ? err : new StorageError('Internal', `cache fill failed: ${String(err)}`);
@@ -139,6 +157,18 @@ export class Flight implements GrowingFile {
     } finally {
       await out?.close().catch(() => undefined);
     }
+  }
+
+  /** A fill made in memory: readers get the bytes, and the ledger keeps them in the index. */
+  #inline(r: FillResult, bytes: Buffer): FillOutput {
+    if (r.size !== undefined && r.size !== bytes.length) throw new StorageError('Corrupt', `cache fill: ${bytes.length} bytes, announced ${r.size}`);
+    r.body.destroy();
+    this.bytes = bytes;
+    this.written = bytes.length;
+    this.ended = true;
+    this.#resolveStart({ contentType: r.contentType, etag: r.etag, lastModified: r.lastModified, size: bytes.length });
+    const etag = r.etag ?? `"${createHash('sha256').update(bytes).digest('hex')}"`;
+    return { tmpPath: undefined, bytes, size: bytes.length, etag };
   }
 
   async #copy(body: Readable, out: FileHandle, size: number | undefined, hashIt: boolean): Promise<string> {

@@ -33,7 +33,7 @@ export interface MediaCache {
 }
 
 /** A fill's result; `bytes` when the output was made in memory (the body streams the same bytes). */
-export type DerivedFill = FillResult & { readonly bytes?: Buffer | undefined };
+export type DerivedFill = FillResult;
 
 /** What the converter and previews work with. */
 export interface MediaContext {
