@@ -39,6 +39,7 @@ export type Counters = Record<CounterName, number>;
 // Bumped when the layout changes; an index of another version is discarded (it is only a cache).
 const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 5_000;
+const WAL_CHECKPOINT_PAGES = 256;
 
 const SCHEMA = `
 create table if not exists entries (
@@ -152,6 +153,9 @@ function openDatabase(path: string): DatabaseSync {
     // WAL: the CLI may read the index while the server writes it.
     db.exec('pragma journal_mode = wal');
     db.exec('pragma synchronous = normal');
+    // Checkpoints run in the committing call, on the event loop, and take time in proportion to the
+    // WAL: at 1 MB (not SQLite's 4 MB) one stalls it about 2 ms instead of 7–8 ms, for the same total.
+    db.exec(`pragma wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     db.exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const version = (db.prepare('pragma user_version').get() as { user_version: number }).user_version;
     if (version !== SCHEMA_VERSION) {
