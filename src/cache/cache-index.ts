@@ -56,12 +56,16 @@ export class CacheIndex {
   readonly #touch: StatementSync;
   readonly #count: StatementSync;
   readonly #body: StatementSync;
+  readonly #dataVersion: StatementSync;
+  #seenVersion: number;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#upsert = db.prepare(`insert or replace into entries (key, file, size, content_type, etag, created_at, last_modified, last_access, body)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#body = db.prepare('select body from entries where key = ? and file = ?');
+    this.#dataVersion = db.prepare('pragma data_version');
+    this.#seenVersion = this.#version();
     this.#remove = db.prepare('delete from entries where key = ? and file = ?');
     this.#touch = db.prepare('update entries set last_access = ? where key = ?');
     this.#count = db.prepare('insert into counters (name, value) values (?, ?) on conflict (name) do update set value = value + excluded.value');
@@ -84,6 +88,20 @@ export class CacheIndex {
     return this.#db.prepare(`select key, file, size, content_type as contentType, etag, created_at as createdAt,
       last_modified as lastModified, last_access as lastAccess, body is not null as inline from entries order by last_access, rowid`).all()
       .map((r) => ({ ...r, inline: r['inline'] === 1 })) as unknown as IndexRow[];
+  }
+
+  /** Whether another connection (`stowage cache stats|clear`) committed changes since the last call. */
+  changedElsewhere(): boolean {
+    const version = this.#version();
+    const changed = version !== this.#seenVersion;
+    this.#seenVersion = version;
+    return changed;
+  }
+
+  /** `<key>\n<file>` of every entry. */
+  entryIds(): Set<string> {
+    const rows = this.#db.prepare('select key, file from entries').all() as Array<{ key: string; file: string }>;
+    return new Set(rows.map((r) => `${r.key}\n${r.file}`));
   }
 
   counters(): Counters {
@@ -131,6 +149,10 @@ export class CacheIndex {
 
   close(): void {
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  #version(): number {
+    return (this.#dataVersion.get() as { data_version: number }).data_version;
   }
 
   #batch(fn: () => void): void {

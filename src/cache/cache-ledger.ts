@@ -193,6 +193,22 @@ export class CacheLedger {
     await clearFolder(join(this.#o.dir, 'data'));
   }
 
+  /**
+   * Forgets the entries another process removed from the index (`stowage
+   * cache clear` beside a running server): copies of them held in memory must
+   * not be served. Costs one query unless something changed.
+   */
+  reconcile(): void {
+    if (this.#closed || !this.#index.changedElsewhere()) return;
+    const kept = this.#index.entryIds();
+    for (const row of [...this.#entries.values()]) {
+      if (kept.has(`${row.key}\n${row.file}`)) continue;
+      this.#entries.delete(row.key);
+      this.#touched.delete(row.key);
+      this.#bytes -= row.size;
+    }
+  }
+
   /** Evicts every expired entry. */
   sweepExpired(): void {
     const now = this.now();

@@ -49,6 +49,8 @@ export interface DiskCacheOptions {
 export const INLINE_MAX_BYTES = 256 * 1024;
 
 const FLUSH_INTERVAL_MS = 10_000;
+/** How often entries removed by another process are looked for (see `CacheLedger.reconcile`). */
+const RECONCILE_INTERVAL_MS = 1000;
 type Range = { start: number; end?: number | undefined };
 
 /** See the module comment. */
@@ -71,10 +73,13 @@ export class DiskCache {
     await mkdir(join(o.dir, 'tmp'), { recursive: true });
     const cache = new DiskCache(o);
     await cache.#ledger.load(o.repair !== false);
+    let ticks = 0;
     cache.#timer = setInterval(() => {
+      cache.#ledger.reconcile();
+      if (++ticks % (FLUSH_INTERVAL_MS / RECONCILE_INTERVAL_MS) !== 0) return;
       cache.#ledger.sweepExpired();
       cache.#ledger.flush();
-    }, FLUSH_INTERVAL_MS).unref();
+    }, RECONCILE_INTERVAL_MS).unref();
     return cache;
   }
 

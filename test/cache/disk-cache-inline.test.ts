@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Readable } from 'node:stream';
+import { until } from '../helpers/until.ts';
 import { DiskCache, INLINE_MAX_BYTES, type DiskCacheOptions, type FillResult } from '../../src/cache/disk-cache.ts';
 
 // Small fills made in memory (previews, video frames) live in the cache's index, not in files.
@@ -140,6 +141,20 @@ describe('DiskCache: entries kept in the index', () => {
     await cli.close();
     assert.equal(await cache.get('gone'), undefined);
     assert.equal(cache.stats().entries, 0);
+    await cache.close();
+  });
+
+  it('forgets, within a second and without a lookup, what another process cleared', async () => {
+    const cache = await DiskCache.open(opts());
+    await cache.getOrFill('inline', memoryFill(bytesOf(100)).fill);
+    await cache.getOrFill('file', async () => ({ body: Readable.from([bytesOf(100)]), contentType: 'text/plain' }));
+    const cli = await DiskCache.open(opts({ repair: false }));
+    await cli.clear();
+    await cli.close();
+    // What memory copies of previews rely on: `peek` and memory hits consult only the ledger.
+    await until(() => cache.peek('inline') === undefined && cache.peek('file') === undefined, 'the cleared entries to be forgotten', 10);
+    assert.equal(cache.memoryHit('inline', 100), false);
+    assert.deepEqual([cache.stats().entries, cache.stats().sizeBytes], [0, 0]);
     await cache.close();
   });
 

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { catalogBackend } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { makeJpeg } from '../helpers/media-fixtures.ts';
+import { until } from '../helpers/until.ts';
+import { openTier } from '../../src/cache/cache-tiers.ts';
 
 const HEADERS = ['content-type', 'etag', 'cache-control', 'accept-ranges', 'content-length'] as const;
 
@@ -70,6 +72,18 @@ describe('warm previews from memory', () => {
     const res = await get(t.adminKey);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-stowage-cache'), 'miss');
+  });
+
+  it('makes the preview again after `stowage cache clear` from another process, instead of serving the memory copy', async () => {
+    await get(t.adminKey);
+    assert.equal((await get(t.adminKey)).headers.get('x-stowage-cache'), 'hit');
+    // What the CLI does beside a running server: the same index, opened without repair, emptied.
+    const cli = await openTier(t.config, 'previews', { repair: false });
+    await cli.clear();
+    await cli.close();
+    // The server looks for changes made by other processes every second.
+    await until(async () => (await get(t.adminKey)).headers.get('x-stowage-cache') === 'miss', 'a miss after the clear');
+    assert.equal((await get(t.adminKey)).headers.get('x-stowage-cache'), 'hit');
   });
 
   it('refuses a key once it is revoked, and a wrong key always', async () => {
