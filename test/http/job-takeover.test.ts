@@ -8,19 +8,19 @@
  * every item points to a complete, byte-identical object and the source is
  * unchanged.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startStowage, type StowageInstance } from '../../bench/lib/stowage-process.ts';
 import { listAll } from '../../src/migrate/listing.ts';
 import { DEFAULT_BACKOFF } from '../../src/migrate/backoff.ts';
-import { createS3Store, type S3Store } from '../../src/storage/providers/s3/index.ts';
+import type { S3Store } from '../../src/storage/providers/s3/index.ts';
 import { catalogBackend, dropCatalog } from '../helpers/catalogs.ts';
 import { makePng } from '../helpers/media-fixtures.ts';
-import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import type { Radosgw } from '../helpers/peers/radosgw.ts';
+import { withRadosgwS3 } from '../helpers/peers/radosgw-s3.ts';
 import { ADMIN_TOKEN, download, seedProject, type Instance, type SeededItem } from '../migrate/harness.ts';
 import { startGateProxy, type GateProxy } from './job-gate-proxy.ts';
 import { until } from '../helpers/until.ts';
@@ -31,16 +31,7 @@ const RETRIES = { retries: 30, retryDelayMs: 100, retryMaxDelayMs: 1000 };
 let rgw: Radosgw;
 let direct: S3Store;
 let scratch: string;
-before(async () => {
-  rgw = await startRadosgw();
-  direct = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
-  scratch = await mkdtemp(join(tmpdir(), 'stowage-takeover-'));
-});
-after(async () => {
-  await direct?.close();
-  await rgw?.stop();
-  await rm(scratch, { recursive: true, force: true });
-});
+withRadosgwS3('stowage-takeover-', (p) => ({ rgw, s3: direct, scratch } = p));
 
 /** An instance and an API client for it (the harness's helpers take the client). */
 interface Node {

@@ -9,8 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalStore, type LocalStore } from '../../src/storage/providers/local/index.ts';
 import { createS3Store, type S3Store } from '../../src/storage/providers/s3/index.ts';
@@ -18,7 +17,8 @@ import { migrateStorage } from '../../src/migrate/storage-migration.ts';
 import type { BackoffOptions } from '../../src/migrate/backoff.ts';
 import { FAULT_KINDS, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { makePng } from '../helpers/media-fixtures.ts';
-import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import type { Radosgw } from '../helpers/peers/radosgw.ts';
+import { withRadosgwS3 } from '../helpers/peers/radosgw-s3.ts';
 import { assertSameContents, contents, fill } from './fixtures.ts';
 import { download, jsonLines, runCli, seedProject, spawnCli, startInstance, waitJob, type Instance, type SeededItem } from './harness.ts';
 import { killGateway, restartGateway } from './rgw-restart.ts';
@@ -31,16 +31,7 @@ const PATIENT_API = { retries: 30, retryDelayMs: 100, retryMaxDelayMs: 2000 };
 let rgw: Radosgw;
 let direct: S3Store;
 let scratch: string;
-before(async () => {
-  rgw = await startRadosgw();
-  direct = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
-  scratch = await mkdtemp(join(tmpdir(), 'stowage-migrate-faults-'));
-});
-after(async () => {
-  await direct?.close();
-  await rgw?.stop();
-  await rm(scratch, { recursive: true, force: true });
-});
+withRadosgwS3('stowage-migrate-faults-', (p) => ({ rgw, s3: direct, scratch } = p));
 
 async function localSource(name: string, bucket: string, count: number, big: number): Promise<LocalStore> {
   const store = createLocalStore({ root: join(scratch, name, 'storage'), tmpDir: join(scratch, name, 'tmp') });

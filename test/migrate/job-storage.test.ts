@@ -11,10 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createS3Store, type S3Store } from '../../src/storage/providers/s3/index.ts';
+import type { S3Store } from '../../src/storage/providers/s3/index.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { catalogBackends } from '../helpers/catalogs.ts';
-import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import type { Radosgw } from '../helpers/peers/radosgw.ts';
+import { withRadosgwS3 } from '../helpers/peers/radosgw-s3.ts';
 import { assertSameContents, fill, sampleObjects } from './fixtures.ts';
 import { startInstance, waitJob, type Instance } from './harness.ts';
 
@@ -22,14 +23,7 @@ const FAST = { retries: 8, retryDelayMs: 50, retryMaxDelayMs: 500 };
 
 let rgw: Radosgw;
 let s3: S3Store;
-before(async () => {
-  rgw = await startRadosgw();
-  s3 = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
-});
-after(async () => {
-  await s3?.close();
-  await rgw?.stop();
-});
+withRadosgwS3('stowage-job-storage-', (p) => ({ rgw, s3 } = p));
 
 for (const backend of catalogBackends()) {
   describe(`storage migration jobs on radosgw (${backend.name})`, () => {

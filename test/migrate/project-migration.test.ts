@@ -12,24 +12,18 @@ import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createS3Store, type S3Store } from '../../src/storage/providers/s3/index.ts';
+import type { S3Store } from '../../src/storage/providers/s3/index.ts';
 import { catalogBackends } from '../helpers/catalogs.ts';
 import { makePng } from '../helpers/media-fixtures.ts';
-import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import type { Radosgw } from '../helpers/peers/radosgw.ts';
+import { withRadosgwS3 } from '../helpers/peers/radosgw-s3.ts';
 import { download, seedProject, startInstance, waitJob, type Instance, type SeededItem } from './harness.ts';
 
 const FAST = { retries: 8, retryDelayMs: 50, retryMaxDelayMs: 500 };
 
 let rgw: Radosgw;
 let s3: S3Store;
-before(async () => {
-  rgw = await startRadosgw();
-  s3 = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
-});
-after(async () => {
-  await s3?.close();
-  await rgw?.stop();
-});
+withRadosgwS3('stowage-project-migration-', (p) => ({ rgw, s3 } = p));
 
 async function countFiles(dir: string): Promise<number> {
   return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;

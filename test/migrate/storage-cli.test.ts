@@ -5,16 +5,16 @@
  * with SIGKILL mid-way then started again (finishes without re-sending what
  * was complete; no partial object is ever visible).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalStore } from '../../src/storage/providers/local/index.ts';
-import { createS3Store, type S3Store } from '../../src/storage/providers/s3/index.ts';
+import type { S3Store } from '../../src/storage/providers/s3/index.ts';
 import { makePng, makeVideo } from '../helpers/media-fixtures.ts';
-import { startRadosgw, type Radosgw } from '../helpers/peers/radosgw.ts';
+import type { Radosgw } from '../helpers/peers/radosgw.ts';
+import { withRadosgwS3 } from '../helpers/peers/radosgw-s3.ts';
 import { assertSameContents, contents, fill } from './fixtures.ts';
 import { download, jsonLines, runCli, seedProject, spawnCli, startInstance, type SeededItem } from './harness.ts';
 
@@ -24,16 +24,7 @@ const FAST = ['--retry-delay', '100ms', '--retry-max-delay', '2s'];
 let rgw: Radosgw;
 let scratch: string;
 let s3: S3Store;
-before(async () => {
-  rgw = await startRadosgw();
-  scratch = await mkdtemp(join(tmpdir(), 'stowage-migrate-cli-'));
-  s3 = createS3Store({ endpoint: rgw.endpoint, accessKey: rgw.accessKey, secretKey: rgw.secretKey });
-});
-after(async () => {
-  await s3?.close();
-  await rgw?.stop();
-  await rm(scratch, { recursive: true, force: true });
-});
+withRadosgwS3('stowage-migrate-cli-', (p) => ({ rgw, s3, scratch } = p));
 
 async function countFiles(dir: string): Promise<number> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
