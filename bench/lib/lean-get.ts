@@ -28,8 +28,11 @@ export async function leanGet(url: string, headers: Record<string, string>): Pro
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   const { status, body } = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     conn.pending = (err, status, body) => (err === undefined ? resolve({ status, body }) : reject(err));
+    // Held while a reply is awaited, so the process cannot exit under it; idle sockets keep nothing alive.
+    conn.socket.ref();
     conn.socket.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\n${lines}\r\n`);
   });
+  conn.socket.unref();
   const list = idle.get(u.host) ?? [];
   list.push(conn);
   idle.set(u.host, list);

@@ -222,12 +222,19 @@ export class DiskCache {
 
   /** Opens an entry's file, or reads its inline bytes; a missing or truncated one (say, cleared by the CLI) is dropped. */
   async #openChecked(row: IndexRow): Promise<FillSource | undefined> {
-    if (row.inline) {
-      const body = this.#ledger.body(row);
-      if (body?.length === row.size) return body;
-      if (this.#ledger.current(row)) await this.#ledger.remove([row], false);
-      return undefined;
-    }
+    const source = row.inline ? this.#inlineBytes(row) : await this.#openFile(row);
+    if (source === undefined && this.#ledger.current(row)) await this.#ledger.remove([row], false);
+    return source;
+  }
+
+  /** The bytes of an inline entry, if they are there with the indexed size. */
+  #inlineBytes(row: IndexRow): Buffer | undefined {
+    const body = this.#ledger.body(row);
+    return body?.length === row.size ? body : undefined;
+  }
+
+  /** The entry's file, open, if it is there with the indexed size. */
+  async #openFile(row: IndexRow): Promise<FileRef | undefined> {
     try {
       const handle = await open(this.#ledger.path(row.file), 'r');
       if ((await handle.stat()).size === row.size) return new FileRef(handle);
@@ -235,7 +242,6 @@ export class DiskCache {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cacheFileError(err, 'open');
     }
-    if (this.#ledger.current(row)) await this.#ledger.remove([row], false);
     return undefined;
   }
 

@@ -70,10 +70,10 @@ export class Flight implements GrowingFile {
   #rejectStart!: (err: unknown) => void;
 
   /** The largest in-memory output kept inline instead of in a file. */
-  readonly inlineMax: number;
+  readonly #inlineMax: number;
 
   constructor(tmpDir: string, fill: () => Promise<FillResult>, inlineMax = 0) {
-    this.inlineMax = inlineMax;
+    this.#inlineMax = inlineMax;
     this.tmpPath = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
     this.started = new Promise((resolve, reject) => { this.#resolveStart = resolve; this.#rejectStart = reject; });
     this.done = this.#run(fill);
@@ -136,7 +136,7 @@ export class Flight implements GrowingFile {
       const r = await fill();
       this.#body = r.body;
       if (this.#abortedWith !== undefined) throw this.#abortedWith;
-      if (r.bytes !== undefined && r.bytes.length <= this.inlineMax) return this.#inline(r, r.bytes);
+      if (r.bytes !== undefined && r.bytes.length <= this.#inlineMax) return this.#inline(r, r.bytes);
       // The body may fail while the files open; reading it then throws that error (not an uncaught one).
       r.body.on('error', () => undefined);
       out = await open(this.tmpPath, 'wx', 0o600);

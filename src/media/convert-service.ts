@@ -32,9 +32,6 @@ export interface MediaCache {
   memoryHit(key: string, bytes: number): boolean;
 }
 
-/** A fill's result; `bytes` when the output was made in memory (the body streams the same bytes). */
-export type DerivedFill = FillResult;
-
 /** What the converter and previews work with. */
 export interface MediaContext {
   /** Primary storage (content-addressed keys there are immutable). */
@@ -55,7 +52,7 @@ export interface DerivedPlan {
   etag: string;
   /** The source is content-addressed, so the output never changes. */
   immutable: boolean;
-  fill(): Promise<DerivedFill>;
+  fill(): Promise<FillResult>;
 }
 
 /** What a converter path resolves to. */
@@ -124,7 +121,7 @@ export class Converter {
     }
   }
 
-  #videoFrame(at: ObjectAt, url: Extract<ConverterUrl, { kind: 'videoframe' }>, etag: string): Promise<DerivedFill> {
+  #videoFrame(at: ObjectAt, url: Extract<ConverterUrl, { kind: 'videoframe' }>, etag: string): Promise<FillResult> {
     return this.#ctx.slots.run(async () => {
       const { size } = await at.store.head(at.bucket, at.key);
       const png = await withLoopbackUrl(at, size, (u) => extractVideoFrame(u, url.frame, url.streamIndex));

@@ -5,8 +5,9 @@
  * the work happens in `fill`, in a {@link WorkSlots} slot.
  */
 import { Readable } from 'node:stream';
+import type { FillResult } from '../cache/disk-cache.ts';
 import { openImage, undecodable } from './convert-decode.ts';
-import { Converter, derivedKey, type DerivedFill, type DerivedPlan, type MediaCache, type MediaContext } from './convert-service.ts';
+import { Converter, derivedKey, type DerivedPlan, type MediaCache, type MediaContext } from './convert-service.ts';
 import { CONVERTER_ROOT, parseConverterUrl } from './convert-url.ts';
 import { defaultFormat, FORMAT_MIME, renderPreview } from './preview-render.ts';
 import { loadInput, objectIdentity, readOriginal, type LoadedInput, type ObjectAt, type SourceIdentity } from './preview-source.ts';
@@ -70,7 +71,7 @@ export class Previews {
     return { identity, prepare: async () => open };
   }
 
-  async #render(src: PreviewSource, o: PreviewOptions, etag: string): Promise<DerivedFill> {
+  async #render(src: PreviewSource, o: PreviewOptions, etag: string): Promise<FillResult> {
     // A converter source is made before taking a slot: its own fill needs one.
     const open = await src.prepare();
     return this.#ctx.slots.run(async () => {
