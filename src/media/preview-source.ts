@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -70,14 +70,8 @@ export interface LoadedInput extends ImageInput {
  */
 export async function readOriginal(at: ObjectAt, tmpDir: string): Promise<LoadedInput> {
   if (at.store.localFile === undefined) return loadInput((await at.store.get(at.bucket, at.key)).body, tmpDir);
-  const path = await at.store.localFile(at.bucket, at.key);
-  const fh = await open(path, 'r');
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(LOCAL_HEAD_BYTES), 0, LOCAL_HEAD_BYTES, 0);
-    return { data: path, head: buffer.subarray(0, bytesRead), cleanup: async () => undefined };
-  } finally {
-    await fh.close();
-  }
+  const { path, head } = await at.store.localFile(at.bucket, at.key, { headBytes: LOCAL_HEAD_BYTES });
+  return { data: path, head, cleanup: async () => undefined };
 }
 
 /**

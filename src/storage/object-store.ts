@@ -120,6 +120,20 @@ export interface MultipartUpload {
   abort(): Promise<void>;
 }
 
+/** Options of {@link ObjectStore.localFile}. */
+export interface LocalFileOptions {
+  /** How many bytes of the file's head to read with it; default 0. */
+  readonly headBytes?: number | undefined;
+}
+
+/** What {@link ObjectStore.localFile} finds. */
+export interface LocalFile {
+  /** Real path of the file (symbolic links inside the bucket resolved). */
+  readonly path: string;
+  /** The first `headBytes` bytes, fewer when the file is shorter. */
+  readonly head: Buffer;
+}
+
 /**
  * Storage of objects in named buckets, the same contract for local disk and
  * every cloud provider. All failures are {@link StorageError}s.
@@ -133,12 +147,13 @@ export interface ObjectStore {
   /** Metadata of an object; `NotFound` when missing. */
   head(bucket: string, key: string): Promise<ObjectInfo>;
   /**
-   * The path of a regular file on this machine that holds the object's bytes,
-   * for readers that open files themselves (sharp, ffmpeg) instead of copying
-   * the bytes through JavaScript. Only stores that keep objects as plain files
-   * have it; `NotFound` when missing.
+   * The regular file on this machine that holds the object's bytes, and its
+   * first `options.headBytes` bytes (default none), for readers that open
+   * files themselves (sharp, ffmpeg) instead of copying the bytes through
+   * JavaScript. Only stores that keep objects as plain files have it;
+   * `NotFound` when missing.
    */
-  localFile?(bucket: string, key: string): Promise<string>;
+  localFile?(bucket: string, key: string, options?: LocalFileOptions): Promise<LocalFile>;
   /** Whether an object exists (never throws `NotFound`). */
   exists(bucket: string, key: string): Promise<boolean>;
   /**

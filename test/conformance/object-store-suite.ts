@@ -328,14 +328,19 @@ function describeMissing(s: Suite): void {
       assert.equal(await s.store.exists(s.bucket, key), false);
     });
 
-    it('localFile, where a store has it, names a file with the bytes, and is NotFound when missing', async () => {
+    it('localFile, where a store has it, names a file with the bytes and reads its head, and is NotFound when missing', async () => {
       const { localFile } = s.store;
       if (localFile === undefined) return; // an optional capability: cloud stores have no such file
       const key = `${s.fresh('local-file')}a.bin`;
       const bytes = randomBytes(3000);
       await s.store.put(s.bucket, key, Readable.from([bytes]));
-      assert.deepEqual(await readFile(await localFile.call(s.store, s.bucket, key)), bytes);
+      const plain = await localFile.call(s.store, s.bucket, key);
+      assert.deepEqual(await readFile(plain.path), bytes);
+      assert.equal(plain.head.length, 0, 'no head unless asked for');
+      assert.deepEqual((await localFile.call(s.store, s.bucket, key, { headBytes: 100 })).head, bytes.subarray(0, 100));
+      assert.deepEqual((await localFile.call(s.store, s.bucket, key, { headBytes: 5000 })).head, bytes, 'a short file gives what it has');
       await rejectsWith(localFile.call(s.store, s.bucket, `${key}.nope`), 'NotFound');
+      await rejectsWith(localFile.call(s.store, s.bucket, `${key}.nope`, { headBytes: 10 }), 'NotFound');
     });
 
     it('a missing bucket is NotFound', async () => {

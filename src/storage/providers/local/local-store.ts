@@ -16,6 +16,8 @@ import type {
   GetResult,
   ListOptions,
   ListPage,
+  LocalFile,
+  LocalFileOptions,
   MultipartUpload,
   ObjectInfo,
   ObjectStore,
@@ -27,7 +29,9 @@ import { bodyStream } from '../../object-store.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
+import { localFileOf } from './local-file.ts';
 import { LocalLayout, removeEmptyParents, splitKey } from './paths.ts';
+import { SyncGate } from './sync-gate.ts';
 import { listBucket } from './list.ts';
 import { LocalMultipartUpload } from './multipart.ts';
 import { assertAbsent, commitFile } from './commit.ts';
@@ -64,12 +68,20 @@ export interface LocalStoreOptions {
    * the `fs` links provider); only these buckets exist then.
    */
   readonly bucketFolders?: Readonly<Record<string, string>> | undefined;
+  /**
+   * How long `localFile`'s steps may block the event loop, in ms, before they
+   * move to the thread pool for a while (see sync-gate.ts); 0 never blocks.
+   * Default 2.
+   */
+  readonly syncBudgetMs?: number | undefined;
 }
 
 /** The local store, with its folders and temp-file housekeeping. */
 export interface LocalStore extends ObjectStore {
   readonly root: string;
   readonly tmpDir: string;
+  /** Always present here: every object is a plain file. */
+  localFile(bucket: string, key: string, options?: LocalFileOptions): Promise<LocalFile>;
   /**
    * Removes temp files and multipart folders older than `olderThanMs` (default
    * 24 h) left behind by crashed processes; returns how many were removed.
@@ -93,9 +105,11 @@ class LocalObjectStore implements LocalStore {
   readonly capabilities = CAPABILITIES;
   readonly #layout: LocalLayout;
   readonly #uploads = new Map<string, LocalMultipartUpload>();
+  readonly #gate: SyncGate;
 
   constructor(options: LocalStoreOptions) {
     this.#layout = new LocalLayout(options.root, options.tmpDir, options.bucketFolders);
+    this.#gate = new SyncGate({ budgetMs: options.syncBudgetMs });
   }
 
   get root(): string {
@@ -133,14 +147,10 @@ class LocalObjectStore implements LocalStore {
     });
   }
 
-  localFile(bucket: string, key: string): Promise<string> {
+  localFile(bucket: string, key: string, options: LocalFileOptions = {}): Promise<LocalFile> {
     const ctx = { bucket, key };
-    return guard(ctx, async () => {
-      // The resolved path: a symlink inside the bucket is followed once, here, and checked to stay inside.
-      const path = await this.#resolveObject(bucket, key, ctx);
-      if (!(await lstat(path)).isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
-      return path;
-    });
+    // Symbolic links inside the bucket are followed once, here, and checked to stay inside.
+    return guard(ctx, () => localFileOf(this.#layout, this.#gate, ctx, options.headBytes ?? 0));
   }
 
   head(bucket: string, key: string): Promise<ObjectInfo> {

@@ -2,6 +2,7 @@
  * Where things live on disk for the local store, and the checks that keep every
  * path inside its bucket folder even when the tree contains symbolic links.
  */
+import { lstatSync, realpathSync } from 'node:fs';
 import { lstat, mkdir, realpath, rmdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -76,16 +77,24 @@ export class LocalLayout {
    * missing bucket: writing there is a setup problem, not a missing object.
    */
   async bucketDir(bucket: string, forWrite = false): Promise<string> {
-    const ctx = { bucket };
     try {
       const real = await realpath(this.bucketPath(bucket, forWrite));
       if ((await lstat(real)).isDirectory()) return real;
     } catch (err) {
-      const code = errnoCode(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      rethrowUnlessMissing(err);
     }
-    if (forWrite) throw localError('ConfigInvalid', `bucket ${bucket} does not exist: create its folder under the storage root`, ctx);
-    throw localError('NotFound', `bucket ${bucket} not found`, ctx);
+    throw missingBucket(bucket, forWrite);
+  }
+
+  /** {@link bucketDir} for reads, on the event loop (see sync-gate.ts). */
+  bucketDirSync(bucket: string): string {
+    try {
+      const real = realpathSync.native(this.bucketPath(bucket));
+      if (lstatSync(real).isDirectory()) return real;
+    } catch (err) {
+      rethrowUnlessMissing(err);
+    }
+    throw missingBucket(bucket, false);
   }
 
   /**
@@ -93,10 +102,12 @@ export class LocalLayout {
    * that a symbolic link leads out of the bucket. Missing → `NotFound`.
    */
   async objectPath(bucketDir: string, key: string, ctx: ErrorContext): Promise<string> {
-    validateKey(key);
-    const real = await realpath(join(bucketDir, ...key.split('/')));
-    if (real === bucketDir || !isInside(bucketDir, real)) throw escapes(ctx);
-    return real;
+    return insideBucket(bucketDir, await realpath(objectPathIn(bucketDir, key)), ctx);
+  }
+
+  /** {@link objectPath} on the event loop (see sync-gate.ts). */
+  objectPathSync(bucketDir: string, key: string, ctx: ErrorContext): string {
+    return insideBucket(bucketDir, realpathSync.native(objectPathIn(bucketDir, key)), ctx);
   }
 
   /** Real path of the existing parent folder of `key`, or undefined. */
@@ -178,6 +189,30 @@ export async function removeEmptyParents(bucketDir: string, dir: string): Promis
     current = dirname(current);
   }
   await fsyncDir(removed ? current : dir);
+}
+
+/** The unresolved path of `key` (validated) under `bucketDir`. */
+function objectPathIn(bucketDir: string, key: string): string {
+  validateKey(key);
+  return join(bucketDir, ...key.split('/'));
+}
+
+/** `real` (an object's real path) when it lies inside the bucket folder; a symbolic link out is refused. */
+function insideBucket(bucketDir: string, real: string, ctx: ErrorContext): string {
+  if (real === bucketDir || !isInside(bucketDir, real)) throw escapes(ctx);
+  return real;
+}
+
+/** A missing folder or a file where a folder should be means "no such bucket"; anything else is rethrown. */
+function rethrowUnlessMissing(err: unknown): void {
+  const code = errnoCode(err);
+  if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+}
+
+function missingBucket(bucket: string, forWrite: boolean): Error {
+  const ctx = { bucket };
+  if (forWrite) return localError('ConfigInvalid', `bucket ${bucket} does not exist: create its folder under the storage root`, ctx);
+  return localError('NotFound', `bucket ${bucket} not found`, ctx);
 }
 
 function escapes(ctx: ErrorContext): Error {

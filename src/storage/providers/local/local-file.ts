@@ -1,0 +1,54 @@
+/**
+ * `localFile` of the local store: the real path of an object's file and its
+ * first bytes, for readers that open files themselves (sharp, ffmpeg) and
+ * sniff the head first. The steps run on the event loop while the disk
+ * answers fast, else in the thread pool (see sync-gate.ts).
+ */
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { LocalFile } from '../../object-store.ts';
+import { localError, type ErrorContext } from './fs-errors.ts';
+import type { LocalLayout } from './paths.ts';
+import type { SyncGate } from './sync-gate.ts';
+
+// O_NONBLOCK: a FIFO that replaced the file must not block the open; the isFile check refuses it.
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+
+/**
+ * The object's file and its first `headBytes` bytes (fewer when it is shorter).
+ * Errors are raw (errno or StorageError): the store's guard translates them.
+ */
+export function localFileOf(layout: LocalLayout, gate: SyncGate, ctx: { readonly bucket: string; readonly key: string }, headBytes: number): Promise<LocalFile> {
+  const { bucket, key } = ctx;
+  return gate.run(
+    () => readHeadSync(layout.objectPathSync(layout.bucketDirSync(bucket), key, ctx), headBytes, ctx),
+    async () => readHead(await layout.objectPath(await layout.bucketDir(bucket), key, ctx), headBytes, ctx),
+  );
+}
+
+function readHeadSync(path: string, headBytes: number, ctx: ErrorContext): LocalFile {
+  const fd = openSync(path, READ_FLAGS);
+  try {
+    if (!fstatSync(fd).isFile()) throw notAFile(ctx);
+    const head = Buffer.allocUnsafe(headBytes);
+    return { path, head: head.subarray(0, headBytes === 0 ? 0 : readSync(fd, head, 0, headBytes, 0)) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readHead(path: string, headBytes: number, ctx: ErrorContext): Promise<LocalFile> {
+  const fh = await open(path, READ_FLAGS);
+  try {
+    if (!(await fh.stat()).isFile()) throw notAFile(ctx);
+    if (headBytes === 0) return { path, head: Buffer.alloc(0) };
+    const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(headBytes), 0, headBytes, 0);
+    return { path, head: buffer.subarray(0, bytesRead) };
+  } finally {
+    await fh.close();
+  }
+}
+
+function notAFile(ctx: ErrorContext): Error {
+  return localError('NotFound', `${ctx.bucket ?? '?'}/${ctx.key ?? ''}: not found`, ctx);
+}

@@ -1,0 +1,83 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isStorageError, type StorageErrorKind } from '../../src/storage/errors.ts';
+import { createLocalStore, type LocalStore } from '../../src/storage/providers/local/index.ts';
+
+const B = 'bucket';
+
+async function rejectsWith(promise: Promise<unknown>, kind: StorageErrorKind): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => isStorageError(err, kind) || assert.fail(`expected ${kind}, got ${String(err)}`));
+}
+
+/** Thread-pool file-system requests in flight (FSReqPromise, FSReqCallback). */
+function fsRequests(): number {
+  return process.getActiveResourcesInfo().filter((r) => r.startsWith('FSReq')).length;
+}
+
+// The same answers whether the steps run on the event loop (the default; a budget no test machine
+// overruns keeps them there) or in the thread pool.
+for (const [mode, syncBudgetMs] of [['on the event loop', 60_000], ['in the thread pool', 0]] as const) {
+  describe(`local store localFile, steps ${mode}`, () => {
+    let root: string;
+    let outside: string;
+    let store: LocalStore;
+
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'stowage-local-file-'));
+      outside = await mkdtemp(join(tmpdir(), 'stowage-local-file-outside-'));
+      store = createLocalStore({ root, syncBudgetMs });
+      await mkdir(join(root, B, 'real'), { recursive: true });
+      await writeFile(join(root, B, 'real', 'a.bin'), Buffer.from('0123456789'));
+      await writeFile(join(outside, 'secret.txt'), 'secret');
+      await symlink(join(root, B, 'real', 'a.bin'), join(root, B, 'alias.bin'));
+      await symlink(join(outside, 'secret.txt'), join(root, B, 'evil.txt'));
+      await symlink(outside, join(root, B, 'door'));
+    });
+    after(async () => {
+      await rm(root, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
+    });
+
+    it('gives the real path and the head asked for', async () => {
+      const found = await store.localFile(B, 'real/a.bin', { headBytes: 4 });
+      assert.equal(found.path, join(root, B, 'real', 'a.bin'));
+      assert.equal(found.head.toString(), '0123');
+    });
+
+    it('follows a symbolic link inside the bucket to its real path', async () => {
+      const found = await store.localFile(B, 'alias.bin', { headBytes: 64 });
+      assert.equal(found.path, join(root, B, 'real', 'a.bin'));
+      assert.equal(found.head.toString(), '0123456789');
+    });
+
+    it('refuses symbolic links out of the bucket', async () => {
+      await rejectsWith(store.localFile(B, 'evil.txt', { headBytes: 4 }), 'PermissionDenied');
+      await rejectsWith(store.localFile(B, 'door/secret.txt', { headBytes: 4 }), 'PermissionDenied');
+    });
+
+    it('is NotFound for a missing object, a folder, a FIFO (without blocking) and a missing bucket', async () => {
+      execFileSync('mkfifo', [join(root, B, 'pipe')]);
+      await rejectsWith(store.localFile(B, 'real/nope.bin', { headBytes: 4 }), 'NotFound');
+      await rejectsWith(store.localFile(B, 'real', { headBytes: 4 }), 'NotFound');
+      await rejectsWith(store.localFile(B, 'pipe', { headBytes: 4 }), 'NotFound');
+      await rejectsWith(store.localFile('nobucket', 'a.bin', { headBytes: 4 }), 'NotFound');
+    });
+
+    it('refuses an invalid key before touching the disk', async () => {
+      await rejectsWith(store.localFile(B, '../x', { headBytes: 4 }), 'InvalidKey');
+    });
+
+    it(syncBudgetMs === 0 ? 'goes through the thread pool' : 'leaves no thread-pool request behind', async () => {
+      const before = fsRequests();
+      const pending = store.localFile(B, 'real/a.bin', { headBytes: 4 });
+      const during = fsRequests() - before;
+      await pending;
+      if (syncBudgetMs === 0) assert.ok(during > 0, 'an fs request is in flight');
+      else assert.equal(during, 0, 'every step ran before the call returned');
+    });
+  });
+}
