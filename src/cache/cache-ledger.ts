@@ -3,12 +3,13 @@
  * their total size, age limits, counters, and the persisted index they are
  * mirrored to. Files are only deleted here; fills write them elsewhere.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir } from '../storage/providers/local/file-io.ts';
 import { CacheIndex, type Counters, type IndexRow } from './cache-index.ts';
 import { clearFolder, listDataFiles } from './cache-folders.ts';
+import { uniqueSuffix } from './unique-name.ts';
 
 /** A complete fill, ready to become an entry: a file in `tmp/`, or bytes kept in the index. */
 export interface FilledFile {
@@ -90,7 +91,7 @@ export class CacheLedger {
    */
   async adopt(key: string, f: FilledFile, wanted: boolean): Promise<IndexRow> {
     const now = this.now();
-    const file = `${createHash('sha256').update(key).digest('hex')}-${randomBytes(4).toString('hex')}`;
+    const file = `${createHash('sha256').update(key).digest('hex')}-${uniqueSuffix()}`;
     const row: IndexRow = {
       key, file, size: f.size, contentType: f.contentType, etag: f.etag,
       createdAt: now, lastModified: f.lastModified?.getTime() ?? now, lastAccess: now, inline: f.bytes !== undefined,

@@ -4,12 +4,13 @@
  * it runs at the producer's pace, so a waiting or disconnected client cannot
  * hold it up or cancel it for the others.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../storage/errors.ts';
 import { cacheFileError, FileRef, type GrowingFile } from './cache-files.ts';
+import { uniqueSuffix } from './unique-name.ts';
 
 /** What a fill produces; see `DiskCache.getOrFill`. */
 export interface FillResult {
@@ -74,7 +75,7 @@ export class Flight implements GrowingFile {
 
   constructor(tmpDir: string, fill: () => Promise<FillResult>, inlineMax = 0) {
     this.#inlineMax = inlineMax;
-    this.tmpPath = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    this.tmpPath = join(tmpDir, `${Date.now().toString(36)}-${uniqueSuffix()}`);
     this.started = new Promise((resolve, reject) => { this.#resolveStart = resolve; this.#rejectStart = reject; });
     this.done = this.#run(fill);
     // Callers await these; a fill nobody waits for anymore must not be an unhandled rejection.
