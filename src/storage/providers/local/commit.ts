@@ -1,14 +1,14 @@
 /**
- * Publishing a finished temp file at its key: the one place where objects
- * appear in bucket folders.
+ * Publishing a finished temp file at its key, and removing one: the one place
+ * where objects appear in and leave bucket folders.
  */
 import { join } from 'node:path';
-import { copyFile, lstat, mkdir, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { errnoCode, localError, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, pathExists, publish, syncFile } from './file-io.ts';
-import { collisionWithFolder, splitKey, type LocalLayout } from './paths.ts';
+import { collisionWithFolder, removeEmptyParents, splitKey, type LocalLayout } from './paths.ts';
 
 // A concurrent delete may remove the freshly created parent folder (it prunes
 // empty folders) between mkdir and rename; a few retries settle that race.
@@ -76,6 +76,24 @@ export async function assertAbsent(layout: LocalLayout, bucketDir: string, ctx: 
   if (parent === undefined) return;
   const dest = join(parent, splitKey(ctx.key).name);
   if (await pathExists(dest)) throw await explain(Object.assign(new Error('exists'), { code: 'EEXIST' }), dest, ctx, true);
+}
+
+/**
+ * Removes the object at `key`, then the folders it leaves empty. A missing
+ * object, or a folder at the key (keys below it, not an object), is no error.
+ */
+export async function removeObject(layout: LocalLayout, bucketDir: string, ctx: KeyContext): Promise<void> {
+  const parent = await layout.existingParent(bucketDir, ctx.key, ctx);
+  if (parent === undefined) return;
+  const path = join(parent, splitKey(ctx.key).name);
+  try {
+    if ((await lstat(path)).isDirectory()) return;
+    await unlink(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  await removeEmptyParents(bucketDir, parent);
 }
 
 async function explain(err: unknown, dest: string, ctx: ErrorContext, exclusive: boolean): Promise<unknown> {

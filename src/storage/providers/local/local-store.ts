@@ -7,7 +7,7 @@
  */
 import { existsViaHead } from '../../exists-via-head.ts';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
@@ -30,11 +30,11 @@ import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
 import { localFileOf } from './local-file.ts';
-import { LocalLayout, removeEmptyParents, splitKey } from './paths.ts';
+import { LocalLayout } from './paths.ts';
 import { SyncGate } from './sync-gate.ts';
 import { listBucket } from './list.ts';
 import { LocalMultipartUpload } from './multipart.ts';
-import { assertAbsent, commitFile } from './commit.ts';
+import { assertAbsent, commitFile, removeObject } from './commit.ts';
 import { checkDeclaredSize, LOCAL_MAX_OBJECT_SIZE, moveOrCopy, resolveRange, sourceStats, sweepDir } from './support.ts';
 
 export { LOCAL_MAX_OBJECT_SIZE };
@@ -250,19 +250,7 @@ class LocalObjectStore implements LocalStore {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
       validateKey(key);
-      const bucketDir = await this.#layout.bucketDir(bucket, true);
-      const parent = await this.#layout.existingParent(bucketDir, key, ctx);
-      if (parent === undefined) return;
-      const path = join(parent, splitKey(key).name);
-      try {
-        // A folder at the key means keys below it, not an object: nothing to delete.
-        if ((await lstat(path)).isDirectory()) return;
-        await unlink(path);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return;
-        throw err;
-      }
-      await removeEmptyParents(bucketDir, parent);
+      await removeObject(this.#layout, await this.#layout.bucketDir(bucket, true), ctx);
     });
   }
 
