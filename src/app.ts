@@ -84,7 +84,7 @@ export async function createApp(config: Config, log: Logger, options: CreateAppO
   const base = await openBase(config, log, options.serving !== false);
   const { catalog, caches, changes } = base;
   try {
-    const primary = await createPrimaryStore(config);
+    const primary = await createPrimaryStore(config, log);
     const remote = config.storage.provider !== 'http';
     // Local disk is not cached again; a cloud bucket is read through the storage cache.
     const store = remote ? withCache(primary.store, caches.storage, { scope: 'primary', rangePassThroughBytes: config.cache.rangePassThroughBytes }) : primary.store;

@@ -2,7 +2,7 @@ import type { Config } from '../config/load-config.ts';
 import { accessFailures, accessOk, checkBucketAccess, type BucketAccess } from './access-check.ts';
 import { StorageError } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
-import { buildProviderStore, describeProviderEndpoint, type ProviderStore } from './provider-factory.ts';
+import { buildProviderStore, describeProviderEndpoint, type ProviderStore, type StoreLog } from './provider-factory.ts';
 import { withRetries, type RetryOptions } from './retrying-store.ts';
 
 /** What to tell the operator to fix when a bucket check fails, per provider. */
@@ -17,9 +17,9 @@ const FIX_HINTS: Record<Config['storage']['provider'], string> = {
 /** Unfinished uploads older than this are abandoned (a crashed process left them). */
 export const ABANDONED_UPLOAD_AGE_MS = 24 * 3600_000;
 
-/** The provider store with the retry layer, without checks, and its sweeper. */
-export async function openPrimaryStore(config: Config, retry: RetryOptions = {}): Promise<ProviderStore> {
-  const raw = await buildProviderStore(config);
+/** The provider store with the retry layer, without checks, and its sweeper; `log` hears of a slow local disk. */
+export async function openPrimaryStore(config: Config, retry: RetryOptions = {}, log?: StoreLog): Promise<ProviderStore> {
+  const raw = await buildProviderStore(config, log);
   return config.storage.provider === 'http' ? raw : { ...raw, store: withRetries(raw.store, retry) };
 }
 
@@ -46,8 +46,8 @@ export async function checkPrimaryBuckets(config: Config, store: ObjectStore): P
  * be readable, writable, listable (and multipart-capable on S3), or the start
  * fails naming the bucket, the operation and the settings to fix.
  */
-export async function createPrimaryStore(config: Config): Promise<ProviderStore> {
-  const opened = await openPrimaryStore(config);
+export async function createPrimaryStore(config: Config, log?: StoreLog): Promise<ProviderStore> {
+  const opened = await openPrimaryStore(config, {}, log);
   const { store } = opened;
   try {
     const checks = await checkPrimaryBuckets(config, store);

@@ -35,12 +35,34 @@ export interface ProviderStore {
  * resident memory, and a process needs at most the ones it is configured for.
  */
 
+/** Where a store reports conditions an operator should know of (a pino logger fits). */
+export interface StoreLog {
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+/** A slow local disk is worth a warning, but not one every half minute for as long as it is slow. */
+const SLOW_DISK_WARN_EVERY_MS = 3600_000;
+
+/** Warns of a slow local disk at most once an hour; the repeats go to debug. */
+export function slowDiskLog(log: StoreLog): (message: string) => void {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return (message) => {
+    if (Date.now() - warnedAt < SLOW_DISK_WARN_EVERY_MS) return log.debug(message);
+    warnedAt = Date.now();
+    log.warn(message);
+  };
+}
+
 /** Builds the raw store for `STORAGE_PROVIDER` from the settings (validated by `loadConfig`). */
-export async function buildProviderStore(config: Config): Promise<ProviderStore> {
+export async function buildProviderStore(config: Config, log?: StoreLog): Promise<ProviderStore> {
   const s = config.storage;
   switch (s.provider) {
     case 'http': {
-      const store = createLocalStore({ root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage') });
+      const store = createLocalStore({
+        root: config.storagePath, tmpDir: join(config.dataPath, 'tmp', 'storage'),
+        onSlowDisk: log === undefined ? undefined : slowDiskLog(log),
+      });
       return { store, sweepAbandoned: (_bucket, olderThanMs) => store.sweepTmp({ olderThanMs }) };
     }
     case 'minio': {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStorageError, type StorageErrorKind } from '../../src/storage/errors.ts';
 import { createLocalStore, type LocalStore } from '../../src/storage/providers/local/index.ts';
+import { OVERRUNS_TO_CLOSE } from '../../src/storage/providers/local/sync-gate.ts';
+import { slowDiskLog } from '../../src/storage/provider-factory.ts';
 
 const B = 'bucket';
 
@@ -81,3 +83,35 @@ for (const [mode, syncBudgetMs] of [['on the event loop', 60_000], ['in the thre
     });
   });
 }
+
+describe('local store localFile on a slow disk', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-local-file-slow-'));
+    await mkdir(join(root, B), { recursive: true });
+    await writeFile(join(root, B, 'a.bin'), Buffer.from('0123456789'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('moves to the thread pool once enough reads overran, and says so once, naming the folder', async () => {
+    const told: string[] = [];
+    // A budget every read overruns stands in for a slow disk.
+    const store = createLocalStore({ root, syncBudgetMs: 1e-9, onSlowDisk: (m) => told.push(m) });
+    for (let i = 0; i < OVERRUNS_TO_CLOSE; i++) assert.equal((await store.localFile(B, 'a.bin', { headBytes: 2 })).head.toString(), '01');
+    assert.equal(told.length, 1);
+    assert.match(told[0] ?? '', new RegExp(`local disk ${root} is slow: .* thread pool`));
+    const before = fsRequests();
+    const pending = store.localFile(B, 'a.bin', { headBytes: 2 });
+    assert.ok(fsRequests() > before, 'the next read goes through the thread pool');
+    assert.equal((await pending).head.toString(), '01');
+    assert.equal(told.length, 1);
+  });
+
+  it('the server warns of it at most once an hour, the repeats at debug level', () => {
+    const lines: string[] = [];
+    const report = slowDiskLog({ warn: (m) => lines.push(`warn ${m}`), debug: (m) => lines.push(`debug ${m}`) });
+    report('slow');
+    report('slow again');
+    assert.deepEqual(lines, ['warn slow', 'debug slow again']);
+  });
+});

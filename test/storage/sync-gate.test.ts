@@ -58,6 +58,18 @@ describe('SyncGate', () => {
     assert.equal(g.open, false);
   });
 
+  it('tells onClose each time it closes, with the pause', async () => {
+    let now = 0;
+    const closes: number[] = [];
+    const g = new SyncGate({ pauseMs: 5_000, now: () => now, onClose: (pauseMs) => closes.push(pauseMs) });
+    const slow = () => g.run(() => { now += DEFAULT_SYNC_BUDGET_MS + 1; }, async () => undefined);
+    for (let i = 0; i < OVERRUNS_TO_CLOSE; i++) await slow();
+    assert.deepEqual(closes, [5_000]);
+    now += 5_000;
+    for (let i = 0; i < OVERRUNS_TO_CLOSE; i++) await slow();
+    assert.deepEqual(closes, [5_000, 5_000]);
+  });
+
   it('with a budget of 0 never runs synchronously', async () => {
     const { g, ran, step } = gate(0);
     await step(0);

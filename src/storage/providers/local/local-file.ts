@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import type { LocalFile } from '../../object-store.ts';
 import { localError, type ErrorContext } from './fs-errors.ts';
 import type { LocalLayout } from './paths.ts';
-import type { SyncGate } from './sync-gate.ts';
+import { DEFAULT_SYNC_BUDGET_MS, OVERRUNS_TO_CLOSE, RUNS_WATCHED, SyncGate } from './sync-gate.ts';
 
 // O_NONBLOCK: a FIFO that replaced the file must not block the open; the isFile check refuses it.
 const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
@@ -24,6 +24,19 @@ export function localFileOf(layout: LocalLayout, gate: SyncGate, ctx: { readonly
     () => readHeadSync(layout.objectPathSync(layout.bucketDirSync(bucket), key, ctx), headBytes, ctx),
     async () => readHead(await layout.objectPath(await layout.bucketDir(bucket), key, ctx), headBytes, ctx),
   );
+}
+
+/**
+ * The gate of a store's `localFile` steps (`budgetMs`: see
+ * `LocalStoreOptions.syncBudgetMs`); `onSlowDisk` hears, in words for an
+ * operator, each time the steps move to the thread pool.
+ */
+export function localFileGate(root: string, budgetMs: number | undefined, onSlowDisk: ((message: string) => void) | undefined): SyncGate {
+  const budget = budgetMs ?? DEFAULT_SYNC_BUDGET_MS;
+  const onClose = onSlowDisk === undefined ? undefined : (pauseMs: number) => onSlowDisk(
+    `local disk ${root} is slow: ${OVERRUNS_TO_CLOSE} of the last ${RUNS_WATCHED} reads of an original's head took over ${budget} ms; ` +
+    `they run in the thread pool for the next ${Math.round(pauseMs / 1000)} s (previews are slower meanwhile; nothing fails)`);
+  return new SyncGate({ budgetMs: budget, onClose });
 }
 
 function readHeadSync(path: string, headBytes: number, ctx: ErrorContext): LocalFile {

@@ -29,9 +29,9 @@ import { bodyStream } from '../../object-store.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
 import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
 import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
-import { localFileOf } from './local-file.ts';
+import { localFileGate, localFileOf } from './local-file.ts';
 import { LocalLayout } from './paths.ts';
-import { SyncGate } from './sync-gate.ts';
+import type { SyncGate } from './sync-gate.ts';
 import { listBucket } from './list.ts';
 import { LocalMultipartUpload } from './multipart.ts';
 import { assertAbsent, commitFile, removeObject } from './commit.ts';
@@ -74,6 +74,8 @@ export interface LocalStoreOptions {
    * Default 2.
    */
   readonly syncBudgetMs?: number | undefined;
+  /** Told (in words for an operator) when those steps move to the thread pool because the disk is slow. */
+  readonly onSlowDisk?: ((message: string) => void) | undefined;
 }
 
 /** The local store, with its folders and temp-file housekeeping. */
@@ -109,7 +111,7 @@ class LocalObjectStore implements LocalStore {
 
   constructor(options: LocalStoreOptions) {
     this.#layout = new LocalLayout(options.root, options.tmpDir, options.bucketFolders);
-    this.#gate = new SyncGate({ budgetMs: options.syncBudgetMs });
+    this.#gate = localFileGate(this.#layout.root, options.syncBudgetMs, options.onSlowDisk);
   }
 
   get root(): string {

@@ -32,6 +32,8 @@ export interface SyncGateOptions {
   readonly pauseMs?: number | undefined;
   /** Clock in ms (tests); default `performance.now`. */
   readonly now?: (() => number) | undefined;
+  /** Called each time the gate closes, with how long it stays closed (ms). */
+  readonly onClose?: ((pauseMs: number) => void) | undefined;
 }
 
 /** Default budget: far above a cached open and read (tens of µs), far below a disk seek plus a few. */
@@ -48,6 +50,7 @@ export class SyncGate {
   readonly #budgetMs: number;
   readonly #pauseMs: number;
   readonly #now: () => number;
+  readonly #onClose: ((pauseMs: number) => void) | undefined;
   #closedUntil = Number.NEGATIVE_INFINITY;
   /** Whether each of the latest runs overran, oldest first. */
   #recent: boolean[] = [];
@@ -56,6 +59,7 @@ export class SyncGate {
     this.#budgetMs = options.budgetMs ?? DEFAULT_SYNC_BUDGET_MS;
     this.#pauseMs = options.pauseMs ?? DEFAULT_SYNC_PAUSE_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#onClose = options.onClose;
   }
 
   /** Whether the next {@link run} runs its synchronous version. */
@@ -87,5 +91,6 @@ export class SyncGate {
     if (this.#recent.filter(Boolean).length < OVERRUNS_TO_CLOSE) return;
     this.#closedUntil = ended + this.#pauseMs;
     this.#recent = [];
+    this.#onClose?.(this.#pauseMs);
   }
 }
