@@ -7,10 +7,11 @@
  * opening and reading the head of an original for a cold preview took 7
  * such round trips; on this project's virtual machines each wake-up costs
  * tens of microseconds of CPU, and together they were about a tenth of a
- * preview's CPU (the previews bench went from 0.76x to 0.86x of in-process
- * sharp with the steps run synchronously). When the dentry and page caches
- * hold the file, the same steps take microseconds on the event loop; nginx
- * opens and reads files from its event loop for the same reason.
+ * preview's CPU (run synchronously, the steps gave about 13% more cold
+ * previews per second in an A/B on 2 cores: bench/RESULTS.md, "previews").
+ * When the dentry and page caches hold the file, the same steps take
+ * microseconds on the event loop; nginx opens and reads files from its event
+ * loop for the same reason.
  *
  * The risk is a slow disk (a cold spinning disk, a network mount): when
  * {@link OVERRUNS_TO_CLOSE} of the last {@link RUNS_WATCHED} synchronous runs
