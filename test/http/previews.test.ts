@@ -6,12 +6,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { catalogBackend } from '../helpers/catalogs.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { linkBucket } from '../helpers/link-bucket.ts';
 import { makeJpeg, makePng } from '../helpers/media-fixtures.ts';
 import { makeBmpFile, makeTiffPages } from '../media/convert-fixtures.ts';
+import { createFsStore } from '../../src/storage/providers/fs/index.ts';
 
 /** `_utils.py:resize_image_url`: keeps scheme://host and inserts the preview prefix before the path. */
 function resizeImageUrl(fullStorageUrl: string, ext: string, method: string, width: number | string, height: number | string, quality = 70): string {
@@ -129,6 +132,21 @@ describe('previews', () => {
     assert.deepEqual(await size(await preview('ext:jpeg/resize:fit:15:0:0/q:70', '/remote/s3/linked/mask.bmp')), [15, 10, 'jpeg']);
     assert.deepEqual(await size(await get('/previews/x10,png/image-converter/remote/s3/linked/mask.bmp')), [15, 10, 'png']);
     assert.deepEqual(await size(await preview('resize:fit:10:0:0', '/remote/s3/linked/alpha.png')), [10, 10, 'png'], 'transparency keeps PNG');
+  });
+
+  it('previews images of a host folder (fs://) read in place, and refuses a symbolic link out of it', async () => {
+    const folder = join(t.dataPath, 'host-photos');
+    await mkdir(join(folder, 'day 1'), { recursive: true });
+    await writeFile(join(folder, 'day 1', 'cat.jpg'), await makeJpeg(320, 240, { seed: 9 }));
+    await writeFile(join(t.dataPath, 'outside.jpg'), jpeg);
+    await symlink(join(t.dataPath, 'outside.jpg'), join(folder, 'escape.jpg'));
+    const store = createFsStore({ folders: { photos: folder }, name: 'host' });
+    assert.equal(typeof store.localFile, 'function', 'sharp reads host files in place, not copied through memory');
+    t.app.services.links.set({ name: 'host', provider: 'fs', store, buckets: ['photos'] });
+    assert.deepEqual(await size(await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/day%201/cat.jpg')), [80, 60, 'jpeg']);
+    assert.deepEqual(await size(await preview('ext:png/resize:fit:40:0:0/q:70', '/image-converter/remote/fs/photos/day%201/cat.jpg')), [40, 30, 'png']);
+    assert.equal((await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/escape.jpg')).status, 403);
+    assert.equal((await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/none.jpg')).status, 404);
   });
 
   it('refuses bad parameters with 400 naming them, and missing originals with 404', async () => {

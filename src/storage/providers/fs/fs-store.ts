@@ -13,7 +13,8 @@
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
-  GetOptions, GetResult, ListOptions, ListPage, MultipartUpload, ObjectInfo, ObjectStore, PutBody, PutOptions, StoreCapabilities,
+  GetOptions, GetResult, ListOptions, ListPage, LocalFile, LocalFileOptions, MultipartUpload, ObjectInfo, ObjectStore, PutBody, PutOptions,
+  StoreCapabilities,
 } from '../../object-store.ts';
 import { isValidBucket } from '../../keys.ts';
 import { createLocalStore, LOCAL_MAX_OBJECT_SIZE, type LocalStore } from '../local/index.ts';
@@ -77,6 +78,11 @@ class FsStore implements ObjectStore {
 
   head(bucket: string, key: string): Promise<ObjectInfo> {
     return this.#read(bucket, key, (m) => m.store.head(bucket, key));
+  }
+
+  /** Host files are plain files: previews and conversions read them in place instead of copying them into memory. */
+  localFile(bucket: string, key: string, options?: LocalFileOptions): Promise<LocalFile> {
+    return this.#read(bucket, key, (m) => m.store.localFile(bucket, key, options));
   }
 
   exists(bucket: string, key: string): Promise<boolean> {
