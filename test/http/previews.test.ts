@@ -141,9 +141,13 @@ describe('previews', () => {
     await writeFile(join(t.dataPath, 'outside.jpg'), jpeg);
     await symlink(join(t.dataPath, 'outside.jpg'), join(folder, 'escape.jpg'));
     const store = createFsStore({ folders: { photos: folder }, name: 'host' });
-    assert.equal(typeof store.localFile, 'function', 'sharp reads host files in place, not copied through memory');
+    // Reading an original through get() would copy it through memory; in place, sharp opens the file.
+    const getObject = store.get.bind(store);
+    let gets = 0;
+    store.get = (...args) => { gets += 1; return getObject(...args); };
     t.app.services.links.set({ name: 'host', provider: 'fs', store, buckets: ['photos'] });
     assert.deepEqual(await size(await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/day%201/cat.jpg')), [80, 60, 'jpeg']);
+    assert.equal(gets, 0, 'the preview read the host file in place');
     assert.deepEqual(await size(await preview('ext:png/resize:fit:40:0:0/q:70', '/image-converter/remote/fs/photos/day%201/cat.jpg')), [40, 30, 'png']);
     assert.equal((await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/escape.jpg')).status, 403);
     assert.equal((await preview('ext:jpeg/resize:fit:80:0:0/q:70', '/remote/fs/photos/none.jpg')).status, 404);

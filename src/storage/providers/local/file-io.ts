@@ -3,11 +3,18 @@
  * file, fsync, and the atomic rename/link that publishes it.
  */
 import { link, lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { constants as fsConstants, type BigIntStats } from 'node:fs';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { ObjectInfo } from '../../object-store.ts';
 import { contentTypeFor } from '../../content-type.ts';
 import { errnoCode, localError, type ErrorContext } from './fs-errors.ts';
+
+/**
+ * Flags for opening an object to read. O_NONBLOCK: a FIFO that replaced the
+ * file must not block the open (a thread, or the event loop); the caller's
+ * isFile check then refuses it.
+ */
+export const READ_OBJECT_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
 /** Writes are batched to about this many bytes per syscall. */
 const WRITE_BATCH = 1 << 20;

@@ -25,6 +25,11 @@ export function localError(kind: StorageErrorKind, message: string, ctx: ErrorCo
   return new StorageError(kind, message, { bucket: ctx.bucket, key: ctx.key, provider: LOCAL_PROVIDER, cause });
 }
 
+/** `NotFound` for a key that names no regular file (missing, a folder, a FIFO...). */
+export function missingObject(ctx: ErrorContext): StorageError {
+  return localError('NotFound', `${where(ctx)}: not found`, ctx);
+}
+
 function where(ctx: ErrorContext): string {
   if (ctx.key !== undefined) return `${ctx.bucket ?? '?'}/${ctx.key}`;
   return ctx.bucket ?? 'local store';

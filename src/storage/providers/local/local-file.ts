@@ -4,15 +4,13 @@
  * sniff the head first. The steps run on the event loop while the disk
  * answers fast, else in the thread pool (see sync-gate.ts).
  */
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { LocalFile } from '../../object-store.ts';
-import { localError, type ErrorContext } from './fs-errors.ts';
+import { missingObject, type ErrorContext } from './fs-errors.ts';
+import { READ_OBJECT_FLAGS } from './file-io.ts';
 import type { LocalLayout } from './paths.ts';
 import { DEFAULT_SYNC_BUDGET_MS, OVERRUNS_TO_CLOSE, RUNS_WATCHED, SyncGate } from './sync-gate.ts';
-
-// O_NONBLOCK: a FIFO that replaced the file must not block the open; the isFile check refuses it.
-const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
 /**
  * The object's file and its first `headBytes` bytes (fewer when it is shorter).
@@ -40,9 +38,9 @@ export function localFileGate(root: string, budgetMs: number | undefined, onSlow
 }
 
 function readHeadSync(path: string, headBytes: number, ctx: ErrorContext): LocalFile {
-  const fd = openSync(path, READ_FLAGS);
+  const fd = openSync(path, READ_OBJECT_FLAGS);
   try {
-    if (!fstatSync(fd).isFile()) throw notAFile(ctx);
+    if (!fstatSync(fd).isFile()) throw missingObject(ctx);
     const head = Buffer.allocUnsafe(headBytes);
     return { path, head: head.subarray(0, headBytes === 0 ? 0 : readSync(fd, head, 0, headBytes, 0)) };
   } finally {
@@ -51,17 +49,13 @@ function readHeadSync(path: string, headBytes: number, ctx: ErrorContext): Local
 }
 
 async function readHead(path: string, headBytes: number, ctx: ErrorContext): Promise<LocalFile> {
-  const fh = await open(path, READ_FLAGS);
+  const fh = await open(path, READ_OBJECT_FLAGS);
   try {
-    if (!(await fh.stat()).isFile()) throw notAFile(ctx);
+    if (!(await fh.stat()).isFile()) throw missingObject(ctx);
     if (headBytes === 0) return { path, head: Buffer.alloc(0) };
     const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(headBytes), 0, headBytes, 0);
     return { path, head: buffer.subarray(0, bytesRead) };
   } finally {
     await fh.close();
   }
-}
-
-function notAFile(ctx: ErrorContext): Error {
-  return localError('NotFound', `${ctx.bucket ?? '?'}/${ctx.key ?? ''}: not found`, ctx);
 }

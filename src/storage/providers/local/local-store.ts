@@ -27,8 +27,8 @@ import type {
 } from '../../object-store.ts';
 import { bodyStream } from '../../object-store.ts';
 import { validateBucket, validateKey } from '../../keys.ts';
-import { errnoCode, guard, localError, LOCAL_PROVIDER, throwIfAborted, type ErrorContext } from './fs-errors.ts';
-import { fsyncDir, objectInfo, syncFile, writeBody } from './file-io.ts';
+import { errnoCode, guard, localError, LOCAL_PROVIDER, missingObject, throwIfAborted, type ErrorContext } from './fs-errors.ts';
+import { fsyncDir, objectInfo, READ_OBJECT_FLAGS, syncFile, writeBody } from './file-io.ts';
 import { localFileGate, localFileOf } from './local-file.ts';
 import { LocalLayout } from './paths.ts';
 import type { SyncGate } from './sync-gate.ts';
@@ -129,12 +129,10 @@ class LocalObjectStore implements LocalStore {
       const path = await this.#resolveObject(bucket, key, ctx);
       // Stat through the open handle so the metadata matches the bytes served
       // even if the object is replaced meanwhile.
-      // O_NONBLOCK: opening a FIFO that replaced the file would otherwise block a
-      // thread-pool thread until a writer appears; the isFile check below refuses it.
-      const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      const fh = await open(path, READ_OBJECT_FLAGS);
       try {
         const st = await fh.stat({ bigint: true });
-        if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
+        if (!st.isFile()) throw missingObject(ctx);
         const info = objectInfo(bucket, key, st);
         const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, ctx);
         const { start, end } = range ?? { start: 0, end: info.size - 1 };
@@ -159,7 +157,7 @@ class LocalObjectStore implements LocalStore {
     const ctx = { bucket, key };
     return guard(ctx, async () => {
       const st = await lstat(await this.#resolveObject(bucket, key, ctx), { bigint: true });
-      if (!st.isFile()) throw localError('NotFound', `${bucket}/${key}: not found`, ctx);
+      if (!st.isFile()) throw missingObject(ctx);
       return objectInfo(bucket, key, st);
     });
   }
@@ -230,7 +228,7 @@ class LocalObjectStore implements LocalStore {
       validateKey(dstKey);
       const srcPath = await guard(src, async () => {
         const path = await this.#resolveObject(srcBucket, srcKey, src);
-        if (!(await lstat(path)).isFile()) throw localError('NotFound', `${srcBucket}/${srcKey}: not found`, src);
+        if (!(await lstat(path)).isFile()) throw missingObject(src);
         return path;
       });
       const bucketDir = await this.#layout.bucketDir(dstBucket, true);
