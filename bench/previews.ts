@@ -4,7 +4,9 @@
  * - Cold: every URL asked for once (each run a new quality, so nothing is
  *   cached), through Stowage (one process, `npm start` flags), against the same
  *   sharp operation in this process on the same stored files, both at the same
- *   concurrency. Target: Stowage ≥ 0.9× in-process throughput.
+ *   concurrency. Target: Stowage ≥ 0.9× in-process throughput. Rounds of the
+ *   two sides alternate, 7 of each by default: on 2 shared cores one round of
+ *   either side moves by ±10%, so the medians need that many.
  * - Warm: the previews just made, again, with wrk, against nginx serving the
  *   same previews as static files (the previews cache keeps small previews in
  *   its index, not in files of their own, so the bench writes them out). Target ≥ 0.8×.
@@ -52,7 +54,7 @@ interface PreviewsConfig {
 function previewsConfig(): PreviewsConfig {
   return {
     files: envInt('BENCH_PREVIEWS_FILES', 200),
-    runs: envInt('BENCH_PREVIEWS_RUNS', 3),
+    runs: envInt('BENCH_PREVIEWS_RUNS', 7),
     concurrency: envInt('BENCH_PREVIEWS_CONCURRENCY', 2 * availableParallelism()),
     seconds: envInt('BENCH_PREVIEWS_SECONDS', 10),
     connections: envInt('BENCH_PREVIEWS_CONNECTIONS', 64),
@@ -104,8 +106,17 @@ async function verifySame(stowage: StowageInstance, path: string): Promise<void>
   if (a.width !== b.width || a.height !== b.height || b.format !== 'jpeg') throw new Error(`preview ${b.width}x${b.height} ${b.format}, in-process ${a.width}x${a.height}`);
 }
 
-/** Interleaved cold runs; returns the median images/s of each side. */
-async function coldRuns(stowage: StowageInstance, paths: readonly string[], c: PreviewsConfig): Promise<{ stowage: number; local: number; cpu: number }> {
+/** The cold phase: median images/s of each side, Stowage's median CPU, and the spread of the per-run ratios. */
+interface ColdFigures {
+  stowage: number;
+  local: number;
+  cpu: number;
+  lowest: number;
+  highest: number;
+}
+
+/** Interleaved cold runs. */
+async function coldRuns(stowage: StowageInstance, paths: readonly string[], c: PreviewsConfig): Promise<ColdFigures> {
   const files = paths.map((p) => join(stowage.storageRoot, p));
   const s: number[] = [];
   const l: number[] = [];
@@ -121,7 +132,8 @@ async function coldRuns(stowage: StowageInstance, paths: readonly string[], c: P
     cpu.push((treeCpuSeconds(stowage.pid) - cpuBefore) / ((performance.now() - started) / 1000));
     say(`  cold run ${r + 1}: in-process sharp ${fmt(l[r] ?? 0, 1)} img/s, Stowage ${fmt(s[r] ?? 0, 1)} img/s (server CPU ${fmt(cpu[r] ?? 0, 2)} cores)`);
   }
-  return { stowage: median(s), local: median(l), cpu: median(cpu) };
+  const ratios = s.map((v, r) => v / (l[r] ?? Number.NaN));
+  return { stowage: median(s), local: median(l), cpu: median(cpu), lowest: Math.min(...ratios), highest: Math.max(...ratios) };
 }
 
 /** Writes the previews behind `urls` (warm by now) as files `/<i>.jpg` under `root`, for nginx. */
@@ -168,11 +180,11 @@ async function runPreviews(): Promise<BenchOutcome> {
   }
 }
 
-function outcome(cold: { stowage: number; local: number; cpu: number }, warmStowage: number, warmNginx: number, peakRss: number | undefined): BenchOutcome {
+function outcome(cold: ColdFigures, warmStowage: number, warmNginx: number, peakRss: number | undefined): BenchOutcome {
   const coldRatio = cold.stowage / cold.local;
   const warmRatio = warmStowage / warmNginx;
   const figures = [
-    `cold: Stowage ${fmt(cold.stowage, 1)} previews/s median (server CPU ${fmt(cold.cpu, 2)} cores), in-process sharp ${fmt(cold.local, 1)}/s`,
+    `cold: Stowage ${fmt(cold.stowage, 1)} previews/s median (server CPU ${fmt(cold.cpu, 2)} cores), in-process sharp ${fmt(cold.local, 1)}/s; single runs ${cold.lowest.toFixed(2)}x-${cold.highest.toFixed(2)}x`,
     `warm: Stowage ${fmt(warmStowage, 0)} req/s median, nginx ${fmt(warmNginx, 0)} req/s; Stowage peak RSS ${peakRss === undefined ? '?' : mib(peakRss)}`,
   ];
   const ratios = [`cold stowage/in-process = ${coldRatio.toFixed(2)}x`, `warm stowage/nginx = ${warmRatio.toFixed(2)}x`];
