@@ -19,7 +19,7 @@ import { CacheLedger } from './cache-ledger.ts';
 import { Flight, type FillResult, type FillSource, type FillStart } from './fill-flight.ts';
 
 export type { CacheEntryInfo, CachedEntry, CacheStats, LookupOptions, StreamedEntry } from './cache-entry.ts';
-export type { FillResult } from './fill-flight.ts';
+export type { FillMeta, FillResult } from './fill-flight.ts';
 
 /** Options of {@link DiskCache.open}. */
 export interface DiskCacheOptions {

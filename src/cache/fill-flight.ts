@@ -7,27 +7,32 @@
 import { createHash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StorageError } from '../storage/errors.ts';
 import { cacheFileError, FileRef, type GrowingFile } from './cache-files.ts';
 import { uniqueSuffix } from './unique-name.ts';
 
-/** What a fill produces; see `DiskCache.getOrFill`. */
-export interface FillResult {
-  readonly body: Readable;
-  /**
-   * The whole body, when the producer made it in memory: one small enough
-   * is then kept in the index instead of a file, and `body` is not read.
-   */
-  readonly bytes?: Buffer | undefined;
+/** What every fill tells besides its bytes. */
+export interface FillMeta {
   readonly contentType: string;
   /** Quoted ETag to keep; default: the quoted SHA-256 of the bytes. */
   readonly etag?: string | undefined;
   /** The origin's modification time; default: when the entry was written. */
   readonly lastModified?: Date | undefined;
-  /** Exact size when known: readers may then follow ranges of the file as it grows, and a short body fails. */
+  /**
+   * Exact size when known (default for `bytes`: their length): readers may
+   * then follow ranges of the file as it grows, and a short body fails.
+   */
   readonly size?: number | undefined;
 }
+
+/**
+ * What a fill produces; see `DiskCache.getOrFill`: a stream of the bytes, or
+ * the bytes themselves when the producer made them in memory. Bytes small
+ * enough are kept in the index instead of a file (see cache-index.ts); only
+ * larger ones are streamed into a file.
+ */
+export type FillResult = FillMeta & ({ readonly body: Readable; readonly bytes?: undefined } | { readonly body?: undefined; readonly bytes: Buffer });
 
 /** Metadata known once the fill has started. */
 export interface FillStart {
@@ -58,7 +63,7 @@ export class Flight implements GrowingFile {
   discard = false;
   /** The open temp file readers share; set before {@link started} resolves, unless {@link bytes} is. */
   file: FileRef | undefined;
-  /** The whole output of a fill kept inline (see {@link FillResult.bytes}); set before {@link started} resolves. */
+  /** The whole output of a fill kept inline (see {@link FillResult}); set before {@link started} resolves. */
   bytes: Buffer | undefined;
   readonly started: Promise<FillStart>;
   readonly done: Promise<FillOutput>;
@@ -138,12 +143,16 @@ export class Flight implements GrowingFile {
       this.#body = r.body;
       if (this.#abortedWith !== undefined) throw this.#abortedWith;
       if (r.bytes !== undefined && r.bytes.length <= this.#inlineMax) return this.#inline(r, r.bytes);
+      // Bytes made in memory become a stream only when they go to a file.
+      const body = r.body ?? Readable.from([r.bytes], { objectMode: false });
+      const size = r.size ?? r.bytes?.length;
+      this.#body = body;
       // The body may fail while the files open; reading it then throws that error (not an uncaught one).
-      r.body.on('error', () => undefined);
+      body.on('error', () => undefined);
       out = await open(this.tmpPath, 'wx', 0o600);
       this.file = new FileRef(await open(this.tmpPath, 'r'));
-      this.#resolveStart({ contentType: r.contentType, etag: r.etag, lastModified: r.lastModified, size: r.size });
-      const etag = await this.#copy(r.body, out, r.size, r.etag === undefined);
+      this.#resolveStart({ contentType: r.contentType, etag: r.etag, lastModified: r.lastModified, size });
+      const etag = await this.#copy(body, out, size, r.etag === undefined);
       await out.sync();
       this.ended = true;
       this.#wake();
@@ -163,7 +172,6 @@ export class Flight implements GrowingFile {
   /** A fill made in memory: readers get the bytes, and the ledger keeps them in the index. */
   #inline(r: FillResult, bytes: Buffer): FillOutput {
     if (r.size !== undefined && r.size !== bytes.length) throw new StorageError('Corrupt', `cache fill: ${bytes.length} bytes, announced ${r.size}`);
-    r.body.destroy();
     this.bytes = bytes;
     this.written = bytes.length;
     this.ended = true;

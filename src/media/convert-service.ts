@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import sharp, { type Sharp } from 'sharp';
 import type { CacheEntryInfo, CachedEntry, FillResult } from '../cache/disk-cache.ts';
 import { isStorageError } from '../storage/errors.ts';
@@ -126,7 +126,7 @@ export class Converter {
       const { size } = await at.store.head(at.bucket, at.key);
       const png = await withLoopbackUrl(at, size, (u) => extractVideoFrame(u, url.frame, url.streamIndex));
       const jpeg = await sharp(png).jpeg({ quality: JPEG_FRAME_QUALITY }).toBuffer().catch((err: unknown) => { throw undecodable(err); });
-      return { body: Readable.from([jpeg]), bytes: jpeg, size: jpeg.length, contentType: 'image/jpeg', etag };
+      return { bytes: jpeg, contentType: 'image/jpeg', etag };
     });
   }
 }

@@ -4,7 +4,6 @@
  * previews cache. Planning is cheap (parse, locate, identify the source);
  * the work happens in `fill`, in a {@link WorkSlots} slot.
  */
-import { Readable } from 'node:stream';
 import type { FillResult } from '../cache/disk-cache.ts';
 import { openImage, undecodable } from './convert-decode.ts';
 import { Converter, derivedKey, type DerivedPlan, type MediaCache, type MediaContext } from './convert-service.ts';
@@ -80,7 +79,7 @@ export class Previews {
         const img = await openImage(input, o.page);
         const format = o.format ?? defaultFormat(img.mime, img.hasAlpha);
         const bytes = await renderPreview(img, o, format).toBuffer().catch((err: unknown) => { throw undecodable(err); });
-        return { body: Readable.from([bytes]), bytes, contentType: FORMAT_MIME[format], etag, size: bytes.length };
+        return { bytes, contentType: FORMAT_MIME[format], etag };
       } finally {
         await input.cleanup();
       }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Readable } from 'node:stream';
 import { until } from '../helpers/until.ts';
-import { DiskCache, INLINE_MAX_BYTES, type DiskCacheOptions, type FillResult } from '../../src/cache/disk-cache.ts';
+import { DiskCache, INLINE_MAX_BYTES, type DiskCacheOptions, type FillMeta, type FillResult } from '../../src/cache/disk-cache.ts';
 
 // Small fills made in memory (previews, video frames) live in the cache's index, not in files.
 
@@ -23,13 +23,13 @@ async function readAll(body: Readable): Promise<Buffer> {
 }
 
 /** A fill that made its output in memory, as previews do; counts its calls. */
-function memoryFill(bytes: Buffer, extra: Partial<FillResult> = {}): { fill: () => Promise<FillResult>; calls: () => number } {
+function memoryFill(bytes: Buffer, extra: Partial<FillMeta> = {}): { fill: () => Promise<FillResult>; calls: () => number } {
   let calls = 0;
   return {
     calls: () => calls,
     fill: async () => {
       calls += 1;
-      return { body: Readable.from([bytes]), bytes, size: bytes.length, contentType: 'image/jpeg', ...extra };
+      return { bytes, contentType: 'image/jpeg', ...extra };
     },
   };
 }

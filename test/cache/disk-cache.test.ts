@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { DiskCache, type DiskCacheOptions, type FillResult } from '../../src/cache/disk-cache.ts';
+import { DiskCache, type DiskCacheOptions, type FillMeta, type FillResult } from '../../src/cache/disk-cache.ts';
 import { isStorageError } from '../../src/storage/errors.ts';
 
 const roots: string[] = [];
@@ -25,7 +25,7 @@ async function readAll(body: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function fillOf(data: string | Buffer, extra: Partial<FillResult> = {}): () => Promise<FillResult> {
+function fillOf(data: string | Buffer, extra: Partial<FillMeta> = {}): () => Promise<FillResult> {
   return async () => ({ body: Readable.from([Buffer.from(data)]), contentType: 'text/plain', ...extra });
 }
 
